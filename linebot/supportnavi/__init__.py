@@ -1,0 +1,1 @@
+"""supportnavi: an unofficial LINE guide to Amazon support procedures in Japan."""

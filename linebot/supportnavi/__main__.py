@@ -1,0 +1,3 @@
+from supportnavi.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""create_app(): every resource is made and closed in the lifespan, never at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from supportnavi.conversation.service import ConversationService
+from supportnavi.engine import Scenarios, load_scenarios
+from supportnavi.line.sender import LineSender
+from supportnavi.line.webhook import WebhookReader
+from supportnavi.settings import FAKE_LINE_PREFIX, Settings
+from supportnavi.simulator.fake_line import FakeLine
+from supportnavi.store.db import Database
+from supportnavi.web import health, metrics, webhook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    scenarios: Scenarios
+    db: Database
+    sender: LineSender
+    reader: WebhookReader
+    conversation: ConversationService
+    fake_line: FakeLine | None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    # Broken scenarios stop the start-up here, before a single request is accepted.
+    scenarios = load_scenarios(settings.scenarios_dir)
+    fake_line = FakeLine() if settings.simulator_mode else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        sender = LineSender(
+            settings.effective_line_api_base_url(), settings.access_token,
+            timeout=settings.line_timeout_seconds,
+        )
+        app.state.services = Services(
+            settings=settings,
+            scenarios=scenarios,
+            db=db,
+            sender=sender,
+            reader=WebhookReader(settings.channel_secret),
+            conversation=ConversationService(db, scenarios, sender),
+            fake_line=fake_line,
+        )
+        mode = "simulator (fake LINE API in-process)" if fake_line else "LINE"
+        log.info("supportnavi ready: %s mode, %d routes", mode, len(scenarios.routes))
+        try:
+            yield
+        finally:
+            await sender.close()
+            await db.dispose()
+
+    app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.include_router(webhook.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    if fake_line is not None:
+        app.mount(FAKE_LINE_PREFIX, fake_line.app())
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": "bad request", "errors": exc.errors()}, 400)
+
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The uvicorn factory for `serve --workers N`: each worker reads the environment."""
+    return create_app(Settings())

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from supportnavi.conversation.codec import dump_messages
+from supportnavi.conversation.events import Delivery, InboundEvent
+from supportnavi.conversation.ports import Sender
+from supportnavi.engine import Scenarios, State, advance
+from supportnavi.store import repo
+from supportnavi.store.db import Database
+from supportnavi.store.models import ConversationState, Outbox, StepRecord
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConversationService:
+    """Handles one event in one transaction: lock the user, skip a seen event, load the
+    state, advance it, save state, history and outgoing messages, commit. Sending happens
+    after the commit (see `deliver`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        scenarios: Scenarios,
+        sender: Sender,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.scenarios = scenarios
+        self.sender = sender
+        self.clock = clock
+
+    async def handle(self, event: InboundEvent) -> Delivery | None:
+        if event.standby:
+            log.info("event %s ignored: channel in standby mode", event.event_id)
+            return None
+        if event.user_key is None:
+            log.info("event %s (%s) has no source: ignored", event.event_id, event.source_type)
+            return None
+        now = self.clock()
+        async with self.db.transaction() as session:
+            user = await repo.lock_user(session, event.user_key, now)
+            if await repo.already_processed(session, event.event_id):
+                log.info("event %s already processed: skipped", event.event_id)
+                return None
+            repo.mark_processed(session, event.event_id, event.user_key, event.source_type, now)
+            user.last_seen = now
+
+            if event.type == "unfollow":
+                user.status, user.blocked_at = "blocked", now
+                return None
+            if event.type == "follow":
+                user.status, user.blocked_at = "active", None
+            if event.input is None:
+                log.info("event %s of type %s: nothing to do", event.event_id, event.source_type)
+                return None
+
+            row = await repo.load_state(session, event.user_key)
+            state = _to_state(row)
+            outcome = advance(self.scenarios, state, event.input, now)
+            if row is None:
+                row = ConversationState(user_id=event.user_key, data={}, updated_at=now)
+                session.add(row)
+            row.route, row.node = outcome.state.route, outcome.state.node
+            row.data = {
+                "stack": [list(p) for p in outcome.state.stack],
+                "vars": outcome.state.vars,
+            }
+            row.updated_at = now
+            repo.add_steps(
+                session,
+                [
+                    StepRecord(
+                        user_id=event.user_key, at=now, kind=s.kind, route=s.route, node=s.node,
+                        resolved=outcome.resolved[:128], event_id=event.event_id,
+                    )
+                    for s in outcome.steps
+                ],
+            )
+            if not outcome.messages or user.status == "blocked":
+                return None
+            outbox = Outbox(
+                id=str(uuid.uuid4()),
+                user_id=event.user_key,
+                event_id=event.event_id,
+                reply_token=event.reply_token,
+                messages=dump_messages(outcome.messages),
+                created_at=now,
+            )
+            repo.add_outbox(session, outbox)
+        return Delivery(outbox.id, event.user_key, event.reply_token, outcome.messages)
+
+    async def deliver(self, delivery: Delivery) -> None:
+        """Send what a committed event decided. A refused or expired reply token falls back to a
+        push whose X-Line-Retry-Key is the outbox id, so a retry can never send it twice."""
+        result = None
+        if delivery.reply_token:
+            result = await self.sender.reply(delivery.reply_token, delivery.messages)
+        if result is None or result.token_invalid:
+            result = await self.sender.push(
+                delivery.user_key, delivery.messages, retry_key=delivery.outbox_id
+            )
+        if not result.ok:
+            log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
+                        result.error)
+        async with self.db.transaction() as session:
+            await repo.finish_outbox(
+                session, delivery.outbox_id, ok=result.ok, error=result.error, now=self.clock()
+            )
+
+    async def deliver_all(self, deliveries: list[Delivery]) -> None:
+        for delivery in deliveries:
+            try:
+                await self.deliver(delivery)
+            except Exception:
+                log.exception("delivery %s crashed", delivery.outbox_id)
+
+
+def _to_state(row: ConversationState | None) -> State:
+    if row is None:
+        return State()
+    data = row.data or {}
+    return State(
+        route=row.route,
+        node=row.node,
+        stack=[(str(r), str(n)) for r, n in data.get("stack", [])],
+        vars={str(k): str(v) for k, v in data.get("vars", {}).items()},
+    )

@@ -1,0 +1,297 @@
+"""advance(): one input in, the next state and the bot's answer out. No I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from supportnavi.engine import postback
+from supportnavi.engine.model import (
+    MAX_MESSAGES,
+    MAX_QUICK_REPLIES,
+    Action,
+    Button,
+    Follow,
+    Input,
+    Node,
+    OtherMessage,
+    Outcome,
+    OutText,
+    Postback,
+    QuickReply,
+    Route,
+    Scenarios,
+    State,
+    Step,
+    Text,
+)
+from supportnavi.engine.text import fold
+
+RESOLVED_YES = "resolved:yes"
+RESOLVED_NO = "resolved:no"
+
+
+def advance(scenarios: Scenarios, state: State, event: Input, now: datetime) -> Outcome:
+    """Decide what one input does. `now` is the caller's clock, kept for rules that need it."""
+    del now  # the two routes of the skeleton have no time rules; reminders will use it
+    turn = _Turn(scenarios, state.model_copy(deep=True))
+    if isinstance(event, Follow):
+        return turn.follow()
+    if isinstance(event, Postback):
+        return turn.postback(event)
+    if isinstance(event, Text):
+        return turn.text(event.text)
+    if isinstance(event, OtherMessage):
+        return turn.other_message(event.kind)
+    raise TypeError(f"not an engine input: {event!r}")
+
+
+class _Turn:
+    """The working state of one call to advance()."""
+
+    def __init__(self, scenarios: Scenarios, state: State) -> None:
+        self.sc = scenarios
+        self.state = state
+        self.system = scenarios.system
+        self.messages: list[OutText] = []
+        self.steps: list[Step] = []
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def follow(self) -> Outcome:
+        self.state = State()
+        self.steps.append(Step("follow", None, None))
+        self._say(*self.system.texts.greeting)
+        self._show_menu()
+        return self._done("follow")
+
+    def postback(self, event: Postback) -> Outcome:
+        tap = postback.decode(event.data)
+        if tap is None:
+            return self._stale("postback:unknown")
+        if tap.route is not None and (tap.route, tap.node) != (self.state.route, self.state.node):
+            return self._stale("postback:stale")
+        if tap.route is not None and not self._button_is_shown(tap.key):
+            return self._stale("postback:stale")
+        return self._do(tap.key, f"button:{tap.key}")
+
+    def text(self, raw: str) -> Outcome:
+        typed = fold(raw)
+        if not typed:
+            return self._not_understood()
+        for action, words in self.system.commands.items():
+            if typed in {fold(w) for w in words}:
+                return self._do(f"action:{action}", f"command:{action}")
+        for reply in self._shown_replies():
+            if reply.kind == "postback" and fold(reply.label) == typed:
+                tap = postback.decode(reply.data)
+                if tap is not None:
+                    return self._do(tap.key, f"label:{tap.key}")
+        route_id = self._route_by_keywords(typed)
+        if route_id is not None:
+            return self._do(f"route:{route_id}", f"keywords:{route_id}")
+        return self._not_understood()
+
+    def other_message(self, kind: str) -> Outcome:
+        self.steps.append(Step("other_message", self.state.route, self.state.node))
+        self._say(self.system.texts.other_message)
+        self._attach(self._shown_replies())
+        return self._done(f"message:{kind}")
+
+    # --- what a button or command does ------------------------------------------------------
+
+    def _do(self, key: str, resolved: str) -> Outcome:
+        kind, _, arg = key.partition(":")
+        if kind == "to" and self.state.route is not None:
+            self._enter(self.state.route, arg, push=True)
+        elif kind == "route" and arg in self.sc.routes:
+            self._enter(arg, self.sc.routes[arg].start, push=True)
+        elif kind == "action" and arg in ("menu", "back", "restart", "help"):
+            action: Action = arg  # type: ignore[assignment]
+            self._action(action)
+        elif key == RESOLVED_YES:
+            self.steps.append(Step("resolved_yes", self.state.route, self.state.node))
+            self._push_here()
+            self.state.route = self.state.node = None
+            self._say(self.system.texts.resolved_yes)
+            self._show_menu(prompt=False)
+        elif key == RESOLVED_NO:
+            self.steps.append(Step("resolved_no", self.state.route, self.state.node))
+            self._say(self.system.texts.resolved_no)
+            self._attach(self._resolved_no_replies())
+        else:
+            return self._stale("postback:unknown")
+        return self._done(resolved)
+
+    def _action(self, action: Action) -> None:
+        if action == "menu":
+            self.steps.append(Step("menu", self.state.route, self.state.node))
+            self._push_here()
+            self.state.route = self.state.node = None
+            self._show_menu()
+        elif action == "help":
+            self.steps.append(Step("help", self.state.route, self.state.node))
+            self._say(*self.system.texts.help)
+            self._attach(self._shown_replies())
+        elif action == "restart":
+            route_id = self.state.route
+            if route_id is None:
+                self._show_menu()
+                return
+            self.steps.append(Step("restart", route_id, self.state.node))
+            self.state.stack = [(r, n) for r, n in self.state.stack if r != route_id]
+            self._enter(route_id, self.sc.routes[route_id].start, push=False, kind="restart")
+        else:
+            self._back()
+
+    def _back(self) -> None:
+        while self.state.stack:
+            route_id, node_id = self.state.stack.pop()
+            if route_id in self.sc.routes and node_id in self.sc.routes[route_id].nodes:
+                self.steps.append(Step("back", route_id, node_id))
+                self._enter(route_id, node_id, push=False, kind="back")
+                return
+            # a node the operators removed since: skip it and keep going back
+        self.steps.append(Step("back", None, None))
+        self.state.route = self.state.node = None
+        self._say(self.system.texts.back_at_top)
+        self._show_menu(prompt=False)
+
+    # --- moving -----------------------------------------------------------------------------
+
+    def _enter(self, route_id: str, node_id: str, *, push: bool, kind: str = "enter") -> None:
+        if push:
+            self._push_here()
+        self.state.route, self.state.node = route_id, node_id
+        if kind == "enter":
+            self.steps.append(Step("enter", route_id, node_id))
+        self._show_here()
+
+    def _push_here(self) -> None:
+        if self.state.route is not None and self.state.node is not None:
+            self.state.stack.append((self.state.route, self.state.node))
+            del self.state.stack[: -self.state.MAX_STACK]
+
+    # --- rendering --------------------------------------------------------------------------
+
+    def _here(self) -> tuple[Route, Node] | None:
+        route = self.sc.routes.get(self.state.route or "")
+        node = route.nodes.get(self.state.node or "") if route is not None else None
+        if route is None or node is None:
+            return None
+        return route, node
+
+    def _show_here(self) -> None:
+        here = self._here()
+        if here is None:
+            # at the menu, or on a node that no longer exists after an edit
+            self.state.route = self.state.node = None
+            self._show_menu(prompt=True)
+            return
+        route, node = here
+        self._say(*node.say)
+        if node.end:
+            self._say(self.system.texts.resolved_question)
+        self._attach(self._node_replies(route, node))
+
+    def _show_menu(self, *, prompt: bool = True) -> None:
+        if prompt or not self.messages:
+            self._say(self.system.texts.menu_prompt)
+        self._attach(self._menu_replies())
+
+    def _say(self, *texts: str) -> None:
+        self.messages.extend(OutText(t) for t in texts)
+
+    def _attach(self, replies: list[QuickReply]) -> None:
+        last = self.messages[-1]
+        self.messages[-1] = OutText(last.text, tuple(replies))
+
+    # --- quick replies ------------------------------------------------------------------------
+
+    def _menu_replies(self) -> list[QuickReply]:
+        replies = [
+            self._global(self.sc.routes[r].menu_label or r, f"route:{r}") for r in self.system.menu
+        ]
+        replies.append(self._global(self.system.labels.help, "action:help"))
+        return replies
+
+    def _node_replies(self, route: Route, node: Node) -> list[QuickReply]:
+        replies: list[QuickReply] = []
+        if node.end:
+            replies.append(self._local(route, self.system.labels.resolved_yes, RESOLVED_YES))
+            replies.append(self._local(route, self.system.labels.resolved_no, RESOLVED_NO))
+        replies.extend(self._button(route, b) for b in node.buttons)
+        if self.state.stack:
+            replies.append(self._local(route, self.system.labels.back, "action:back"))
+        replies.append(self._global(self.system.labels.menu, "action:menu"))
+        return replies
+
+    def _resolved_no_replies(self) -> list[QuickReply]:
+        replies = []
+        contact = self.system.contact_route
+        if self.state.route != contact:
+            replies.append(self._global(self.system.labels.contact, f"route:{contact}"))
+        here = self._here()
+        if here is not None:
+            route, node = here
+            room = MAX_QUICK_REPLIES - len(replies) - 2  # keep back and menu
+            replies.extend(self._button(route, b) for b in node.buttons[:room])
+            replies.append(self._local(route, self.system.labels.back, "action:back"))
+        replies.append(self._global(self.system.labels.menu, "action:menu"))
+        return replies
+
+    def _button(self, route: Route, button: Button) -> QuickReply:
+        if button.uri is not None:
+            return QuickReply(label=button.label, kind="uri", uri=button.uri)
+        return self._local(route, button.label, button.key)
+
+    def _local(self, route: Route, label: str, key: str) -> QuickReply:
+        data = postback.encode(postback.Tap(key, route.id, self.state.node))
+        return QuickReply(label=label, kind="postback", data=data)
+
+    @staticmethod
+    def _global(label: str, key: str) -> QuickReply:
+        return QuickReply(label=label, kind="postback", data=postback.encode(postback.Tap(key)))
+
+    def _shown_replies(self) -> list[QuickReply]:
+        here = self._here()
+        if here is None:
+            return self._menu_replies()
+        return self._node_replies(*here)
+
+    def _button_is_shown(self, key: str) -> bool:
+        here = self._here()
+        if here is None:
+            return False
+        _, node = here
+        keys = {b.key for b in node.buttons} | {"action:back"}
+        if node.end:
+            keys |= {RESOLVED_YES, RESOLVED_NO}
+        return key in keys
+
+    def _route_by_keywords(self, typed: str) -> str | None:
+        for route_id, route in self.sc.routes.items():
+            for group in route.keywords:
+                if group and all(fold(word) in typed for word in group):
+                    return route_id
+        return None
+
+    # --- endings ----------------------------------------------------------------------------
+
+    def _stale(self, resolved: str) -> Outcome:
+        self.steps.append(Step("stale", self.state.route, self.state.node))
+        here = self._here()
+        where = here[0].title if here is not None else self.system.labels.menu
+        self._say(self.system.texts.stale.format(where=where))
+        self._show_here()
+        return self._done(resolved)
+
+    def _not_understood(self) -> Outcome:
+        self.steps.append(Step("unmatched", self.state.route, self.state.node))
+        self._say(self.system.texts.not_understood)
+        self._attach(self._shown_replies())
+        return self._done("text:unmatched")
+
+    def _done(self, resolved: str) -> Outcome:
+        assert 1 <= len(self.messages) <= MAX_MESSAGES, self.messages
+        return Outcome(state=self.state, messages=self.messages, steps=self.steps,
+                       resolved=resolved)

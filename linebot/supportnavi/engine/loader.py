@@ -1,0 +1,281 @@
+"""Reads `scenarios/`, checks it, and fills fact templates in, or refuses with `file:line`.
+
+The checks are those the bot cannot recover from at run time: a target that does not exist,
+a node nobody can reach, a node that strands the person, and LINE's own size limits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from supportnavi.engine import postback
+from supportnavi.engine.errors import LintError, ScenarioError
+from supportnavi.engine.model import (
+    MAX_LABEL,
+    MAX_NODE_BUBBLES,
+    MAX_POSTBACK_DATA,
+    MAX_QUICK_REPLIES,
+    MAX_TEXT_UTF16,
+    NAV_BUTTONS,
+    Fact,
+    Node,
+    Route,
+    Scenarios,
+    SystemFile,
+)
+from supportnavi.engine.yamllines import line_of
+from supportnavi.engine.yamllines import load as load_yaml
+
+FACTS_FILE = "facts.yaml"
+SYSTEM_FILE = "system.yaml"
+
+_TEMPLATE = re.compile(r"\{\{\s*([a-z0-9_]+)\s*(?:\|\s*([a-z]+)\s*)?\}\}")
+# A phone number typed straight into a scenario: it must be a fact, so that it is checked once.
+_RAW_PHONE = re.compile(r"(?<![\d{])(?:\+?81[-\s]?|0)\d{1,4}[-\s]\d{1,4}[-\s]\d{3,4}(?!\d)")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _File:
+    """One YAML file being checked: its raw tree (with lines) and the errors found in it."""
+
+    def __init__(self, path: Path, errors: list[LintError]) -> None:
+        self.path = path
+        self.name = str(path)
+        self.errors = errors
+        self.raw: Any = None
+        try:
+            self.raw = load_yaml(path.read_text(encoding="utf-8"))
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            self.error(f"YAML: {exc.problem or exc}", line=(mark.line + 1) if mark else 1)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            self.error(f"cannot read: {exc}", line=1)
+
+    def error(self, message: str, path: Sequence[str | int] = (), line: int | None = None) -> None:
+        self.errors.append(
+            LintError(self.name, line if line is not None else line_of(self.raw, path), message)
+        )
+
+    def parse(self, model: type[M], raw: Any = None, prefix: Sequence[str | int] = ()) -> M | None:
+        try:
+            return model.model_validate(self.raw if raw is None else raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = [*prefix, *err["loc"]]
+                where = ".".join(str(p) for p in loc) or "(top)"
+                self.error(f"{where}: {err['msg']}", loc)
+            return None
+
+
+def load_scenarios(directory: Path) -> Scenarios:
+    """Load and validate every file; raise ScenarioError listing every problem found."""
+    scenarios, errors = check_scenarios(directory)
+    if errors or scenarios is None:
+        raise ScenarioError(errors)
+    return scenarios
+
+
+def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]:
+    errors: list[LintError] = []
+    if not directory.is_dir():
+        return None, [LintError(str(directory), 0, "no such scenario directory")]
+
+    facts_file = _File(directory / FACTS_FILE, errors)
+    facts = _parse_facts(facts_file)
+
+    system_file = _File(directory / SYSTEM_FILE, errors)
+    system = system_file.parse(SystemFile)
+
+    route_files: dict[str, _File] = {}
+    routes: dict[str, Route] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name in (FACTS_FILE, SYSTEM_FILE):
+            continue
+        f = _File(path, errors)
+        route = f.parse(Route) if f.raw is not None else None
+        if route is None:
+            continue
+        if route.id != path.stem:
+            f.error(f"route id {route.id!r} must match the file name {path.stem!r}", ["id"])
+        route_files[route.id] = f
+        routes[route.id] = route
+
+    if facts is None or system is None:
+        return None, errors
+
+    filled: dict[str, Route] = {}
+    for route_id, route in routes.items():
+        f = route_files[route_id]
+        _check_route(f, route, routes)
+        filled[route_id] = _fill_route(f, route, facts)
+    _check_system(system_file, system, routes)
+    system = _fill_model(system_file, system, facts)
+
+    if errors:
+        return None, errors
+    return Scenarios(routes=filled, facts=facts, system=system), errors
+
+
+def _parse_facts(f: _File) -> dict[str, Fact] | None:
+    if f.raw is None:
+        return None
+    if not isinstance(f.raw, dict):
+        f.error("facts.yaml must map fact keys to facts")
+        return None
+    facts: dict[str, Fact] = {}
+    for key, raw in f.raw.items():
+        if not re.fullmatch(r"[a-z0-9_]+", str(key)):
+            f.error(f"fact key {key!r}: use lower-case letters, digits and _", [key])
+        fact = f.parse(Fact, raw, [key])
+        if fact is not None:
+            if not fact.sources:
+                f.error(f"fact {key!r} names no guide in sources", [key])
+            facts[str(key)] = fact
+    return facts
+
+
+def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
+    if route.start not in route.nodes:
+        f.error(f"start node {route.start!r} does not exist", ["start"])
+    if route.menu_label is not None:
+        _check_label(f, route.menu_label, ["menu_label"])
+
+    for node_id, node in route.nodes.items():
+        here: list[str | int] = ["nodes", node_id]
+        if not re.fullmatch(r"[a-z0-9_]+", node_id):
+            f.error(f"node id {node_id!r}: use lower-case letters, digits and _", here)
+        bubbles = len(node.say) + (1 if node.end else 0)
+        if bubbles > MAX_NODE_BUBBLES:
+            what = "say (plus the 解決しましたか？ question)" if node.end else "say"
+            f.error(
+                f"{what} makes {bubbles} bubbles; at most {MAX_NODE_BUBBLES}, so that a reply "
+                "stays within LINE's 5 messages",
+                [*here, "say"],
+            )
+        if not node.buttons and not node.end:
+            f.error(f"node {node_id!r} is a dead end: give it buttons or mark it end: true", here)
+        room = MAX_QUICK_REPLIES - NAV_BUTTONS - (2 if node.end else 0)
+        if len(node.buttons) > room:
+            added = "解決した/まだ, 戻る and メニュー are" if node.end else "戻る and メニュー are"
+            f.error(
+                f"{len(node.buttons)} buttons; at most {room}, "
+                f"because {added} added and LINE allows {MAX_QUICK_REPLIES}",
+                [*here, "buttons"],
+            )
+        for i, button in enumerate(node.buttons):
+            where: list[str | int] = [*here, "buttons", i]
+            _check_label(f, button.label, where)
+            if button.to is not None and button.to not in route.nodes:
+                f.error(f"button target {button.to!r} is not a node of {route.id}", where)
+            if button.route is not None and button.route not in routes:
+                f.error(f"button leads to route {button.route!r}, which does not exist", where)
+            data = postback.encode(postback.Tap(button.key, route.id, node_id))
+            if len(data) > MAX_POSTBACK_DATA:
+                f.error(f"postback data is {len(data)} characters; LINE allows 300", where)
+        for i, text in enumerate(node.say):
+            units = len(text.encode("utf-16-le")) // 2
+            if units > MAX_TEXT_UTF16:
+                f.error(f"text is {units} UTF-16 units; LINE allows 5000", [*here, "say", i])
+
+    for node_id in route.nodes.keys() - _reachable(route):
+        f.error(f"node {node_id!r} cannot be reached from {route.start!r}", ["nodes", node_id])
+
+
+def _reachable(route: Route) -> set[str]:
+    seen: set[str] = set()
+    todo = [route.start]
+    while todo:
+        node_id = todo.pop()
+        if node_id in seen or node_id not in route.nodes:
+            continue
+        seen.add(node_id)
+        todo.extend(b.to for b in route.nodes[node_id].buttons if b.to is not None)
+    return seen
+
+
+def _check_label(f: _File, label: str, where: Sequence[str | int]) -> None:
+    if len(label) > MAX_LABEL:
+        f.error(f"label {label!r} is {len(label)} characters; LINE allows {MAX_LABEL}", where)
+
+
+def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> None:
+    for i, route_id in enumerate(system.menu):
+        if route_id not in routes:
+            f.error(f"menu lists route {route_id!r}, which does not exist", ["menu", i])
+        elif routes[route_id].menu_label is None:
+            f.error(f"route {route_id!r} is in the menu but has no menu_label", ["menu", i])
+    if len(system.menu) + 1 > MAX_QUICK_REPLIES:
+        f.error(f"the menu has {len(system.menu)} routes; at most 12 (ヘルプ is added)", ["menu"])
+    if system.contact_route not in routes:
+        f.error(f"contact_route {system.contact_route!r} does not exist", ["contact_route"])
+    for name, label in system.labels.model_dump().items():
+        _check_label(f, label, ["labels", name])
+
+
+# --- fact templates ---------------------------------------------------------------------------
+
+
+def _fill_route(f: _File, route: Route, facts: dict[str, Fact]) -> Route:
+    return _fill_model(f, route, facts)
+
+
+def _fill_model(f: _File, model: M, facts: dict[str, Fact]) -> M:
+    """Replace every {{fact}} in every string of the model, reporting unknown keys."""
+    data = model.model_dump()
+    filled = _map_strings(data, (), lambda text, path: _fill_text(f, text, path, facts))
+    return f.parse(type(model), filled) or model
+
+
+def _map_strings(
+    value: Any, path: tuple[str | int, ...], fn: Callable[[str, tuple[str | int, ...]], str]
+) -> Any:
+    if isinstance(value, str):
+        return fn(value, path)
+    if isinstance(value, dict):
+        return {k: _map_strings(v, (*path, k), fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(v, (*path, i), fn) for i, v in enumerate(value)]
+    return value
+
+
+def _fill_text(f: _File, text: str, path: Sequence[str | int], facts: dict[str, Fact]) -> str:
+    for match in _RAW_PHONE.finditer(_TEMPLATE.sub("", text)):
+        f.error(f"phone number {match.group(0)!r} written out: make it a fact in facts.yaml", path)
+
+    def replace(match: re.Match[str]) -> str:
+        key, flag = match.group(1), match.group(2)
+        fact = facts.get(key)
+        if fact is None:
+            f.error(f"unknown fact {{{{{key}}}}}", path)
+            return match.group(0)
+        if fact.status == "discontinued" and flag != "dead":
+            f.error(
+                f"fact {key!r} is discontinued: write {{{{{key}|dead}}}} where you warn about "
+                "it, and never offer it as working",
+                path,
+            )
+        if flag is not None and flag != "dead":
+            f.error(f"unknown template flag {flag!r} (only |dead)", path)
+        if flag == "dead" and fact.status != "discontinued":
+            f.error(f"fact {key!r} is {fact.status}, not discontinued: drop |dead", path)
+        return fact.value
+
+    return _TEMPLATE.sub(replace, text)
+
+
+def iter_texts(scenarios: Scenarios) -> Iterator[tuple[str, str]]:
+    """Every (route id, text) a person can be shown; for tests and tools."""
+    for route in scenarios.routes.values():
+        for node in route.nodes.values():
+            for text in node.say:
+                yield route.id, text
+
+
+__all__ = ["Node", "check_scenarios", "iter_texts", "load_scenarios"]

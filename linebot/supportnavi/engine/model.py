@@ -1,0 +1,202 @@
+"""Typed scenario content, conversation state, inputs and outcomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# LINE's limits (Messaging API reference): a reply holds at most 5 messages, a quick reply at
+# most 13 items, a quick-reply label at most 20 characters, postback data at most 300 characters
+# and a text message at most 5000 UTF-16 code units.
+MAX_MESSAGES = 5
+MAX_QUICK_REPLIES = 13
+MAX_LABEL = 20
+MAX_POSTBACK_DATA = 300
+MAX_TEXT_UTF16 = 5000
+# The engine may put one notice before a node's bubbles (a stale tap, a word it did not
+# understand), and adds back + menu to every node's buttons.
+NAV_BUTTONS = 2
+MAX_NODE_BUBBLES = MAX_MESSAGES - 1
+
+Action = Literal["menu", "back", "restart", "help"]
+FactStatus = Literal["current", "discontinued", "disputed"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Button(_Strict):
+    """A quick-reply button. Exactly one of `to`, `route`, `uri`, `action` says where it leads."""
+
+    label: str = Field(min_length=1)
+    to: str | None = None
+    route: str | None = None
+    uri: str | None = None
+    action: Action | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Button:
+        targets = [t for t in (self.to, self.route, self.uri, self.action) if t is not None]
+        if len(targets) != 1:
+            raise ValueError("a button needs exactly one of: to, route, uri, action")
+        if self.uri is not None and not self.uri.startswith(("https://", "{{")):
+            raise ValueError("a uri button must open an https:// page")
+        return self
+
+    @property
+    def key(self) -> str:
+        """What the button's postback names, stable across edits that reorder buttons."""
+        if self.to is not None:
+            return f"to:{self.to}"
+        if self.route is not None:
+            return f"route:{self.route}"
+        if self.action is not None:
+            return f"action:{self.action}"
+        return f"uri:{self.uri}"
+
+
+class Node(_Strict):
+    say: list[str] = Field(min_length=1)
+    buttons: list[Button] = Field(default_factory=list)
+    end: bool = False
+    title: str | None = None
+
+
+class Route(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str = Field(min_length=1)
+    menu_label: str | None = None
+    keywords: list[list[str]] = Field(default_factory=list)
+    start: str
+    nodes: dict[str, Node]
+
+
+class Fact(_Strict):
+    value: str
+    sources: list[str] = Field(default_factory=list)
+    status: FactStatus
+    note: str = ""
+    kind: str = "text"
+
+
+class SystemLabels(_Strict):
+    back: str
+    menu: str
+    restart: str
+    help: str
+    resolved_yes: str
+    resolved_no: str
+    contact: str
+
+
+class SystemTexts(_Strict):
+    greeting: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
+    menu_prompt: str
+    help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
+    stale: str
+    not_understood: str
+    other_message: str
+    back_at_top: str
+    resolved_question: str
+    resolved_yes: str
+    resolved_no: str
+
+
+class SystemFile(_Strict):
+    menu: list[str] = Field(min_length=1)
+    contact_route: str
+    labels: SystemLabels
+    texts: SystemTexts
+    commands: dict[Action, list[str]]
+
+
+@dataclass(frozen=True)
+class Scenarios:
+    """Everything the engine knows, validated and with fact templates already filled in."""
+
+    routes: dict[str, Route]
+    facts: dict[str, Fact]
+    system: SystemFile
+
+
+class State(BaseModel):
+    """Where one person is. `route is None` means at the menu."""
+
+    route: str | None = None
+    node: str | None = None
+    stack: list[tuple[str, str]] = Field(default_factory=list)
+    vars: dict[str, str] = Field(default_factory=dict)
+
+    MAX_STACK: int = Field(default=30, exclude=True, repr=False)
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Follow:
+    pass
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+
+
+@dataclass(frozen=True)
+class Postback:
+    data: str
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OtherMessage:
+    kind: str
+
+
+Input = Follow | Text | Postback | OtherMessage
+
+
+# --- outcome ------------------------------------------------------------------------------------
+
+QuickReplyKind = Literal["postback", "uri"]
+
+
+@dataclass(frozen=True)
+class QuickReply:
+    label: str
+    kind: QuickReplyKind
+    data: str = ""
+    uri: str = ""
+
+
+@dataclass(frozen=True)
+class OutText:
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+
+
+StepKind = Literal[
+    "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
+    "resolved_no", "follow", "other_message",
+]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the step history: analytics and audit, never the words a person typed."""
+
+    kind: StepKind
+    route: str | None
+    node: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    messages: list[OutText]
+    steps: list[Step]
+    resolved: str  # what the input resolved to, e.g. "button:to:web_1" or "command:back"

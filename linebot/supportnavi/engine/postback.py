@@ -1,0 +1,42 @@
+"""The postback data the bot puts on its buttons, and reading it back.
+
+A node's button names the node it belongs to (`r`, `n`), so a tap on an old button can be
+recognised as stale instead of moving the person somewhere wrong. Global buttons (menu,
+start a route) carry no node and are valid from anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlencode
+
+VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Tap:
+    key: str  # "to:<node>", "route:<id>", "action:<name>", "resolved:yes|no"
+    route: str | None = None  # the node the button belonged to; None for global buttons
+    node: str | None = None
+
+
+def encode(tap: Tap) -> str:
+    fields = {"v": VERSION, "k": tap.key}
+    if tap.route is not None and tap.node is not None:
+        fields["r"] = tap.route
+        fields["n"] = tap.node
+    return urlencode(fields)
+
+
+def decode(data: str) -> Tap | None:
+    """None for data this bot did not make (or made in a version it no longer reads)."""
+    try:
+        fields = {k: v[0] for k, v in parse_qs(data, strict_parsing=True).items()}
+    except ValueError:
+        return None
+    if fields.get("v") != VERSION or not fields.get("k"):
+        return None
+    route, node = fields.get("r"), fields.get("n")
+    if (route is None) != (node is None):
+        return None
+    return Tap(key=fields["k"], route=route, node=node)

@@ -1,0 +1,92 @@
+"""Sending messages through the SDK's AsyncMessagingApi."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+import aiohttp
+
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PostbackAction,
+    PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
+    ReplyMessageRequest,
+    TextMessage,
+    URIAction,
+)
+
+from supportnavi.conversation.events import SendResult
+from supportnavi.engine import OutText
+from supportnavi.engine import QuickReply as EngineQuickReply
+
+log = logging.getLogger(__name__)
+
+
+class LineSender:
+    """Made and closed in the app's lifespan; one HTTP connection pool per process."""
+
+    def __init__(self, base_url: str, access_token: str, timeout: float = 5.0) -> None:
+        configuration = Configuration(host=base_url, access_token=access_token)
+        self._client = AsyncApiClient(configuration)
+        self._api = AsyncMessagingApi(self._client)
+        self._timeout = timeout
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def reply(self, reply_token: str, messages: list[OutText]) -> SendResult:
+        request = ReplyMessageRequest(reply_token=reply_token, messages=to_sdk(messages))
+        return await self._call("reply", self._api.reply_message_with_http_info(request))
+
+    async def push(self, to: str, messages: list[OutText], retry_key: str) -> SendResult:
+        request = PushMessageRequest(to=to, messages=to_sdk(messages))
+        return await self._call(
+            "push", self._api.push_message_with_http_info(request, x_line_retry_key=retry_key)
+        )
+
+    async def _call(self, op: str, call: object) -> SendResult:
+        try:
+            response = await asyncio.wait_for(call, self._timeout)  # type: ignore[arg-type]
+        except ApiException as exc:
+            message = _error_message(exc.body)
+            if op == "push" and exc.status == 409:
+                return SendResult(ok=True, status=409)  # this retry key was accepted before
+            invalid = op == "reply" and exc.status == 400 and "reply token" in message.lower()
+            return SendResult(ok=False, status=exc.status, error=message, token_invalid=invalid)
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        return SendResult(ok=True, status=int(response.status_code))
+
+
+def _error_message(body: object) -> str:
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    try:
+        return str(json.loads(str(body)).get("message", body))
+    except (ValueError, AttributeError):
+        return str(body)[:200]
+
+
+def to_sdk(messages: list[OutText]) -> list[TextMessage]:
+    return [
+        TextMessage(
+            text=m.text,
+            quick_reply=QuickReply(items=[_item(q) for q in m.quick_replies])
+            if m.quick_replies
+            else None,
+        )
+        for m in messages
+    ]
+
+
+def _item(q: EngineQuickReply) -> QuickReplyItem:
+    if q.kind == "uri":
+        return QuickReplyItem(action=URIAction(label=q.label, uri=q.uri))
+    return QuickReplyItem(action=PostbackAction(label=q.label, data=q.data, display_text=q.label))

@@ -1,0 +1,101 @@
+"""Signature check and parsing of webhook bodies, through the SDK's WebhookParser."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from linebot.v3 import WebhookParser
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.webhooks import (
+    Event,
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+
+from supportnavi.conversation.events import InboundEvent
+from supportnavi.engine import Follow, Input, OtherMessage, Postback, Text
+
+log = logging.getLogger(__name__)
+
+
+class BadSignature(Exception):
+    pass
+
+
+class MalformedBody(Exception):
+    pass
+
+
+class WebhookReader:
+    def __init__(self, channel_secret: str) -> None:
+        self._parser = WebhookParser(channel_secret)
+
+    def read(self, body: bytes, signature: str) -> list[InboundEvent]:
+        """Check the signature over the raw body, then parse. Raises BadSignature first."""
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            # Checked before parsing, but after the signature would be too late to matter:
+            # a body that is not UTF-8 cannot have been signed by LINE either way.
+            raise MalformedBody("body is not UTF-8") from exc
+        try:
+            events = self._parser.parse(text, signature)
+        except InvalidSignatureError as exc:
+            raise BadSignature("signature does not match the body") from exc
+        except json.JSONDecodeError as exc:
+            raise MalformedBody(f"body is not JSON: {exc.msg}") from exc
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise MalformedBody("body is not a LINE webhook (expected {\"events\": [...]})") from exc
+        return [_convert(e) for e in events]
+
+
+def _convert(event: Any) -> InboundEvent:
+    if not isinstance(event, Event):
+        # the SDK's UnknownEvent: a type this SDK version does not know
+        raw = getattr(event, "_raw", None) or {}
+        etype = str(getattr(event, "type", None) or raw.get("type", "unknown"))
+        log.info("unknown webhook event type %r: ignored", etype)
+        return InboundEvent(
+            event_id=str(getattr(event, "webhook_event_id", "") or ""), type="ignored",
+            source_type=etype[:32], user_key=None, reply_token=None, timestamp_ms=0,
+        )
+    source = event.source
+    user_key = (
+        getattr(source, "user_id", None)
+        or getattr(source, "group_id", None)
+        or getattr(source, "room_id", None)
+    )
+    mode = getattr(event.mode, "value", event.mode)
+    common: dict[str, Any] = {
+        "event_id": event.webhook_event_id,
+        "source_type": str(event.type),
+        "user_key": user_key,
+        "reply_token": getattr(event, "reply_token", None),
+        "timestamp_ms": int(event.timestamp),
+        "standby": mode == "standby",
+        "redelivery": bool(event.delivery_context.is_redelivery),
+    }
+    engine_input: Input | None
+    if isinstance(event, FollowEvent):
+        return InboundEvent(type="follow", input=Follow(), **common)
+    if isinstance(event, UnfollowEvent):
+        return InboundEvent(type="unfollow", **common)
+    if isinstance(event, MessageEvent):
+        message = event.message
+        if isinstance(message, TextMessageContent):
+            engine_input = Text(message.text)
+        else:
+            engine_input = OtherMessage(str(getattr(message, "type", "unknown")))
+        return InboundEvent(type="message", input=engine_input, **common)
+    if isinstance(event, PostbackEvent):
+        params = {str(k): str(v) for k, v in (event.postback.params or {}).items()}
+        return InboundEvent(
+            type="postback", input=Postback(event.postback.data, params), **common
+        )
+    log.info("webhook event type %r: nothing to do", event.type)
+    return InboundEvent(type="ignored", **common)

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Simulator mode signs its own webhooks with this key. It guards nothing real: in simulator
+# mode the bot talks only to the in-process fake LINE API.
+SIMULATOR_CHANNEL_SECRET = "supportnavi-simulator-secret"
+SIMULATOR_ACCESS_TOKEN = "supportnavi-simulator-token"
+FAKE_LINE_PREFIX = "/_fake_line"
+
+
+class Settings(BaseSettings):
+    """Every knob, read once from the environment (and `.env`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    line_channel_secret: str | None = Field(default=None, alias="LINE_CHANNEL_SECRET")
+    line_channel_access_token: str | None = Field(default=None, alias="LINE_CHANNEL_ACCESS_TOKEN")
+    line_api_base_url: str = Field(default="https://api.line.me", alias="LINE_API_BASE_URL")
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/supportnavi.db", alias="DATABASE_URL"
+    )
+    host: str = Field(default="127.0.0.1", alias="HOST")
+    port: int = Field(default=8000, alias="PORT")
+    admin_token: str | None = Field(default=None, alias="SUPPORTNAVI_ADMIN_TOKEN")
+    tz: str = Field(default="Asia/Tokyo", alias="SUPPORTNAVI_TZ")
+    scenarios_dir: Path = Field(default=REPO_ROOT / "scenarios", alias="SUPPORTNAVI_SCENARIOS")
+    max_body_bytes: int = Field(default=1_000_000, alias="SUPPORTNAVI_MAX_BODY_BYTES")
+    line_timeout_seconds: float = Field(default=5.0, alias="SUPPORTNAVI_LINE_TIMEOUT")
+    log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
+
+    @field_validator("line_channel_secret", "line_channel_access_token", "admin_token")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises on an unknown zone: fail at start-up, not at 3 a.m.
+        return value
+
+    @property
+    def simulator_mode(self) -> bool:
+        return not (self.line_channel_secret and self.line_channel_access_token)
+
+    @property
+    def channel_secret(self) -> str:
+        return self.line_channel_secret or SIMULATOR_CHANNEL_SECRET
+
+    @property
+    def access_token(self) -> str:
+        return self.line_channel_access_token or SIMULATOR_ACCESS_TOKEN
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    def local_base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    def effective_line_api_base_url(self) -> str:
+        """In simulator mode every LINE call goes to the fake API mounted in this app."""
+        if self.simulator_mode and "LINE_API_BASE_URL" not in self.model_fields_set_aliases():
+            return self.local_base_url() + FAKE_LINE_PREFIX
+        return self.line_api_base_url.rstrip("/")
+
+    def model_fields_set_aliases(self) -> set[str]:
+        return {
+            (self.model_fields[name].alias or name) for name in self.model_fields_set
+        }

@@ -1,0 +1,1 @@
+"""Running without LINE: a fake Messaging API that records what the bot sends."""

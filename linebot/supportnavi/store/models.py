@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class User(Base):
+    """A LINE user (or group or room) the bot has heard from. Its row is the per-user lock."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | blocked
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    blocked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ConversationState(Base):
+    __tablename__ = "conversation_states"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    route: Mapped[str | None] = mapped_column(String(64))
+    node: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)  # back stack and variables
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class StepRecord(Base):
+    """The step history: what each input resolved to and where it led. Never the raw text."""
+
+    __tablename__ = "step_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str | None] = mapped_column(String(64))
+    node: Mapped[str | None] = mapped_column(String(64))
+    resolved: Mapped[str] = mapped_column(String(128))
+    event_id: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_step_history_user", "user_id", "id"),
+        Index("ix_step_history_route", "route", "node"),
+    )
+
+
+class ProcessedEvent(Base):
+    __tablename__ = "processed_events"
+
+    webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(32))
+    processed_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Messages decided in a transaction, sent after it commits.
+
+    Written in the same transaction as the state, so that a reply is never sent for a change that
+    did not commit, and a redelivered event (already processed) never produces a second one.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # also the X-Line-Retry-Key
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    reply_token: Mapped[str | None] = mapped_column(String(255))
+    messages: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)

@@ -1,0 +1,1 @@
+"""HTTP routes: the LINE webhook, health and metrics."""

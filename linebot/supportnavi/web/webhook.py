@@ -1,0 +1,80 @@
+"""POST /callback: verify, parse, hand each event to the service, answer.
+
+A 200 means every event in the body is committed. Any failure answers 500 so that LINE's
+redelivery brings the body back; events already committed are then skipped by their id.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi.responses import JSONResponse
+
+from supportnavi.conversation.events import Delivery
+from supportnavi.line.webhook import BadSignature, MalformedBody
+from supportnavi.web.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+def _answer(status: int, detail: str) -> JSONResponse:
+    WEBHOOK_REQUESTS.labels(str(status)).inc()
+    return JSONResponse({"detail": detail}, status)
+
+
+@router.post("/callback")
+async def callback(request: Request, background: BackgroundTasks) -> JSONResponse:
+    started = time.perf_counter()
+    try:
+        return await _callback(request, background)
+    finally:
+        WEBHOOK_SECONDS.observe(time.perf_counter() - started)
+
+
+async def _callback(request: Request, background: BackgroundTasks) -> JSONResponse:
+    services = request.app.state.services
+    limit = services.settings.max_body_bytes
+
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            return _answer(400, "bad Content-Length")
+        if int(declared) > limit:
+            return _answer(413, f"body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return _answer(413, f"body over {limit} bytes")
+
+    signature = request.headers.get("x-line-signature")
+    if not signature:
+        return _answer(400, "missing x-line-signature")
+    try:
+        events = services.reader.read(bytes(body), signature)
+    except BadSignature:
+        log.warning("webhook with a bad signature refused")
+        return _answer(400, "invalid signature")
+    except MalformedBody as exc:
+        return _answer(400, str(exc))
+
+    committed: list[Delivery] = []
+    try:
+        for event in events:
+            delivery = await services.conversation.handle(event)
+            EVENTS.labels(event.source_type[:32], "handled").inc()
+            if delivery is not None:
+                committed.append(delivery)
+    except Exception:
+        log.exception("webhook handling failed; answering 500 so that LINE redelivers")
+        EVENTS.labels("any", "failed").inc()
+        # what did commit still gets its answer; the redelivery will skip those events
+        background.add_task(services.conversation.deliver_all, committed)
+        return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,
+                            background=background)
+    background.add_task(services.conversation.deliver_all, committed)
+    WEBHOOK_REQUESTS.labels("200").inc()
+    return JSONResponse({"status": "ok", "events": len(events)}, background=background)
