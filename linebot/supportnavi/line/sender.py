@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Any
 
 import aiohttp
-
 from linebot.v3.messaging import (
     ApiException,
     AsyncApiClient,
@@ -53,7 +53,7 @@ class LineSender:
 
     async def _call(self, op: str, call: object) -> SendResult:
         try:
-            response = await asyncio.wait_for(call, self._timeout)  # type: ignore[arg-type]
+            response: Any = await asyncio.wait_for(call, self._timeout)  # type: ignore[arg-type]
         except ApiException as exc:
             message = _error_message(exc.body)
             if op == "push" and exc.status == 409:
@@ -62,6 +62,10 @@ class LineSender:
             return SendResult(ok=False, status=exc.status, error=message, token_invalid=invalid)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+        except ValueError as exc:
+            # LINE accepted the request but its answer did not parse (the SDK validates it).
+            log.warning("%s sent, but the answer did not parse: %s", op, exc)
+            return SendResult(ok=True, error="unparsed response")
         return SendResult(ok=True, status=int(response.status_code))
 
 

@@ -50,7 +50,7 @@ class WebhookReader:
         except json.JSONDecodeError as exc:
             raise MalformedBody(f"body is not JSON: {exc.msg}") from exc
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            raise MalformedBody("body is not a LINE webhook (expected {\"events\": [...]})") from exc
+            raise MalformedBody("body is not a LINE webhook: expected an events list") from exc
         return [_convert(e) for e in events]
 
 

@@ -53,6 +53,15 @@ class FakeLine:
             )
         )
 
+    def _sent(self, body: Any) -> dict[str, Any]:
+        count = len(body.get("messages", [])) if isinstance(body, dict) else 0
+        return {
+            "sentMessages": [
+                {"id": f"{len(self.records)}{i:03d}", "quoteToken": f"q{len(self.records)}-{i}"}
+                for i in range(max(count, 1))
+            ]
+        }
+
     def app(self) -> FastAPI:
         app = FastAPI(title="fake LINE Messaging API", openapi_url=None, docs_url=None)
 
@@ -72,7 +81,7 @@ class FakeLine:
                 return JSONResponse({"message": "Invalid reply token"}, 400)
             self.used_reply_tokens.add(token)
             self._record(request, body)
-            return JSONResponse({"sentMessages": []})
+            return JSONResponse(self._sent(body))
 
         @app.post("/v2/bot/message/push")
         async def push(request: Request) -> JSONResponse:
@@ -88,7 +97,7 @@ class FakeLine:
             if key is not None:
                 self.accepted_retry_keys.add(key)
             self._record(request, body)
-            return JSONResponse({"sentMessages": []})
+            return JSONResponse(self._sent(body))
 
         @app.get("/_records")
         async def records(after: int = 0) -> dict[str, Any]:

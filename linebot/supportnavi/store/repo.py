@@ -20,7 +20,7 @@ async def lock_user(session: AsyncSession, user_id: str, now: datetime) -> User:
     across processes and machines: FOR UPDATE on PostgreSQL; on SQLite the transaction's
     BEGIN IMMEDIATE already holds the database's write lock.
     """
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     await session.execute(
         insert(User)
         .values(id=user_id, status="active", first_seen=now, last_seen=now)

@@ -1,0 +1,116 @@
+"""`supportnavi chat`: talk to the bot in a terminal, through the real signed-webhook path.
+
+Each line typed becomes a LINE webhook body, signed with the channel secret and posted to
+/callback. The bot's answer is read back from the fake LINE API that recorded it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from supportnavi.settings import FAKE_LINE_PREFIX
+
+
+def sign(secret: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def webhook_body(user_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """One event wrapped as LINE sends it (see webhook.yml)."""
+    base = {
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": user_id},
+        "mode": "active",
+        "webhookEventId": uuid.uuid4().hex.upper()[:26],
+        "deliveryContext": {"isRedelivery": False},
+    }
+    if event["type"] != "unfollow":
+        base["replyToken"] = uuid.uuid4().hex
+    return {"destination": "Usupportnavi", "events": [{**base, **event}]}
+
+
+class ChatClient:
+    def __init__(self, base_url: str, secret: str, user_id: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.user_id = user_id
+        self.http = httpx.Client(timeout=10)
+        self.seen = self._last_seq()
+        self.quick_replies: list[dict[str, Any]] = []
+
+    def _last_seq(self) -> int:
+        records = self.http.get(f"{self.base_url}{FAKE_LINE_PREFIX}/_records").json()["records"]
+        return max((r["seq"] for r in records), default=0)
+
+    def send(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        body = json.dumps(webhook_body(self.user_id, event), ensure_ascii=False).encode()
+        response = self.http.post(
+            f"{self.base_url}/callback", content=body,
+            headers={
+                "content-type": "application/json",
+                "x-line-signature": sign(self.secret, body),
+            },
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"/callback answered {response.status_code}: {response.text}")
+        return self._wait_for_messages(expect=event["type"] != "unfollow")
+
+    def _wait_for_messages(self, expect: bool, timeout: float = 5.0) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            records = self.http.get(
+                f"{self.base_url}{FAKE_LINE_PREFIX}/_records", params={"after": self.seen}
+            ).json()["records"]
+            mine = [r for r in records if _addressed_to(r, self.user_id)]
+            if records:
+                self.seen = max(r["seq"] for r in records)
+            if mine or not expect or time.monotonic() > deadline:
+                messages = [m for r in mine for m in r["body"]["messages"]]
+                if messages:
+                    self.quick_replies = (messages[-1].get("quickReply") or {}).get("items", [])
+                return messages
+            time.sleep(0.05)
+
+    def say(self, line: str) -> list[dict[str, Any]]:
+        """A number picks a shown button (a postback, as a tap would); anything else is text."""
+        choice = line.strip()
+        if choice.isdigit() and 1 <= int(choice) <= len(self.quick_replies):
+            action = self.quick_replies[int(choice) - 1]["action"]
+            if action["type"] == "postback":
+                return self.send({"type": "postback", "postback": {"data": action["data"]}})
+            if action["type"] == "uri":
+                return [{"type": "text", "text": f"(ブラウザで開くページ: {action['uri']})"}]
+        message = {"type": "text", "id": uuid.uuid4().hex[:18], "text": line, "quoteToken": "q"}
+        return self.send({"type": "message", "message": message})
+
+
+def _addressed_to(record: dict[str, Any], user_id: str) -> bool:
+    body = record.get("body") or {}
+    return record["path"].endswith("/reply") or body.get("to") == user_id
+
+
+def render(messages: list[dict[str, Any]], out: Callable[[str], None]) -> None:
+    for message in messages:
+        out("")
+        for line in message.get("text", "").splitlines():
+            out(f"  bot │ {line}")
+    items = (messages[-1].get("quickReply") or {}).get("items", []) if messages else []
+    if items:
+        out("")
+        for i, item in enumerate(items, 1):
+            action = item["action"]
+            mark = " ↗" if action["type"] == "uri" else ""
+            out(f"   [{i}] {action['label']}{mark}")
+
+
+FOLLOW: dict[str, Any] = {"type": "follow", "follow": {"isUnblocked": False}}

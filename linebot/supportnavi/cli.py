@@ -1,0 +1,174 @@
+"""The `supportnavi` command."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from supportnavi.settings import Settings
+
+app = typer.Typer(help="supportnavi: an unofficial LINE guide to Amazon support.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run Alembic migrations to head."""
+    from supportnavi.migrate import upgrade
+
+    upgrade(Settings().database_url)
+
+
+@app.command()
+def serve(
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,
+    host: Annotated[str | None, typer.Option(help="bind address (default $HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default $PORT)")] = None,
+    migrate: Annotated[bool, typer.Option(help="run migrations before serving")] = True,
+) -> None:
+    """Serve the webhook (POST /callback), /healthz and /metrics."""
+    import os
+
+    import uvicorn
+
+    from supportnavi.engine.errors import ScenarioError
+    from supportnavi.engine.loader import load_scenarios
+
+    settings = Settings()
+    if host is not None:
+        os.environ["HOST"] = host
+    if port is not None:
+        os.environ["PORT"] = str(port)
+    settings = Settings()
+    _logging(settings)
+    try:
+        load_scenarios(settings.scenarios_dir)
+    except ScenarioError as exc:
+        typer.echo(f"refusing to start: the scenarios are broken\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    if settings.simulator_mode and workers > 1:
+        typer.echo("simulator mode keeps its fake LINE API in one process: using 1 worker",
+                   err=True)
+        workers = 1
+    if migrate:
+        from supportnavi.migrate import upgrade
+
+        upgrade(settings.database_url)
+    if settings.simulator_mode:
+        typer.echo(f"simulator mode (no LINE credentials). Chat with: supportnavi chat "
+                   f"--url {settings.local_base_url()}", err=True)
+    uvicorn.run("supportnavi.app:create_app_from_env", factory=True, host=settings.host,
+                port=settings.port, workers=workers, log_level=settings.log_level.lower())
+
+
+@app.command()
+def lint(
+    path: Annotated[Path | None, typer.Argument(help="scenario directory")] = None,
+) -> None:
+    """Validate scenario files; print errors as file:line: message; exit 1 on any."""
+    from supportnavi.engine.loader import check_scenarios
+
+    directory = path or Settings().scenarios_dir
+    scenarios, errors = check_scenarios(directory)
+    for error in sorted(errors):
+        typer.echo(str(error))
+    if errors or scenarios is None:
+        raise typer.Exit(1)
+    nodes = sum(len(r.nodes) for r in scenarios.routes.values())
+    typer.echo(f"ok: {len(scenarios.routes)} routes, {nodes} nodes, {len(scenarios.facts)} facts")
+
+
+@app.command()
+def graph(
+    route: str,
+    format: Annotated[str, typer.Option("--format", help="mermaid")] = "mermaid",
+) -> None:
+    """Print a route's state machine (Mermaid)."""
+    from supportnavi.engine.graph import mermaid
+    from supportnavi.engine.loader import load_scenarios
+
+    scenarios = load_scenarios(Settings().scenarios_dir)
+    if route not in scenarios.routes:
+        typer.echo(f"no route {route!r}; known: {', '.join(sorted(scenarios.routes))}", err=True)
+        raise typer.Exit(2)
+    if format != "mermaid":
+        typer.echo(f"format {format!r} is not supported yet (mermaid is)", err=True)
+        raise typer.Exit(2)
+    typer.echo(mermaid(scenarios.routes[route]))
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option("--user", help="the LINE user id to act as")] = (
+        "Uterminal0000000000000000000000001"
+    ),
+    url: Annotated[str | None, typer.Option(help="a running server; default: start one")] = None,
+) -> None:
+    """Talk to the bot in the terminal, through the signed-webhook path."""
+    from supportnavi.chat import FOLLOW, ChatClient, render
+
+    settings = Settings()
+    if not settings.simulator_mode:
+        typer.echo("chat needs simulator mode: unset LINE_CHANNEL_SECRET and "
+                   "LINE_CHANNEL_ACCESS_TOKEN (it would otherwise reply on your real channel)",
+                   err=True)
+        raise typer.Exit(2)
+    base_url = url or _start_local_server(settings)
+    client = ChatClient(base_url, settings.channel_secret, user)
+    typer.echo("supportnavi chat: type a button's number or any text. "
+               "「フォロー」 sends a follow event, 「ブロック」 an unfollow, Ctrl-D quits.")
+    render(client.send(FOLLOW), typer.echo)
+    for line in sys.stdin:
+        text = line.rstrip("\n")
+        if not text.strip():
+            continue
+        if text.strip() in ("フォロー", "/follow"):
+            messages = client.send({"type": "follow"})
+        elif text.strip() in ("ブロック", "/unfollow"):
+            messages = client.send({"type": "unfollow"})
+            typer.echo("  (ブロックしました。「フォロー」で戻れます)")
+        else:
+            messages = client.say(text)
+        render(messages, typer.echo)
+        typer.echo("")
+
+
+def _start_local_server(settings: Settings) -> str:
+    """No server given: run one in this process, on a free loopback port."""
+    import os
+
+    import uvicorn
+
+    from supportnavi.migrate import upgrade
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    os.environ.update(HOST="127.0.0.1", PORT=str(port))
+    upgrade(settings.database_url)
+    from supportnavi.app import create_app
+
+    config = uvicorn.Config(create_app(Settings()), log_level="warning")
+    server = uvicorn.Server(config)
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    while not server.started:
+        time.sleep(0.02)
+    return f"http://127.0.0.1:{port}"
+
+
+def main() -> None:
+    app()
