@@ -19,6 +19,8 @@ import httpx
 
 from supportnavi.settings import FAKE_LINE_PREFIX
 
+BOT_USER_ID = "U" + "5a" * 16  # the bot's own id, as LINE puts in `destination`
+
 
 def sign(secret: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
@@ -36,7 +38,7 @@ def webhook_body(user_id: str, event: dict[str, Any]) -> dict[str, Any]:
     }
     if event["type"] != "unfollow":
         base["replyToken"] = uuid.uuid4().hex
-    return {"destination": "Usupportnavi", "events": [{**base, **event}]}
+    return {"destination": BOT_USER_ID, "events": [{**base, **event}]}
 
 
 class ChatClient:

@@ -1,0 +1,184 @@
+"""The webhook end to end: signed bodies in, the fake LINE API's recorded requests out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from sqlalchemy import func, select
+
+from supportnavi.store.db import Database
+from supportnavi.store.models import ConversationState, ProcessedEvent, StepRecord, User
+from tests.support.line_spec import request_errors
+from tests.support.line_user import texts
+
+
+async def _count(db_url: str, model: type, **where: object) -> int:
+    db = Database(db_url)
+    try:
+        async with db.sessions() as s:
+            q = select(func.count()).select_from(model)
+            for k, v in where.items():
+                q = q.where(getattr(model, k) == v)
+            return int((await s.execute(q)).scalar_one())
+    finally:
+        await db.dispose()
+
+
+async def test_follow_greets_says_unofficial_and_shows_menu(bot):
+    user = bot.user()
+    messages = await user.say(user.follow())
+    said = texts(messages)
+    assert "非公式" in said
+    assert "パスワード" in said and "カード番号" in said
+    labels = [i["action"]["label"] for i in user.last_quick_replies]
+    assert labels == ["プライム会員をやめる", "問い合わせ方法", "ヘルプ（使い方）"]
+
+
+async def test_wrong_or_missing_signature_is_400_and_nothing_happens(bot):
+    user = bot.user()
+    body = user.body(user.follow())
+    wrong = await user.post(body, signature="c2lnbmF0dXJl")
+    assert wrong.status_code == 400
+    assert "signature" in wrong.json()["detail"]
+    missing = await user.post(body, signature="")
+    assert missing.status_code == 400
+    await asyncio.sleep(0.2)
+    assert bot.fake.records == []
+    assert await _count(bot.db_url, ProcessedEvent) == 0
+    assert await _count(bot.db_url, User) == 0
+
+
+async def test_verification_request_with_no_events_is_200(bot):
+    user = bot.user()
+    response = await user.post(json.dumps({"destination": "U" + "0" * 32, "events": []}).encode())
+    assert response.status_code == 200
+
+
+async def test_malformed_json_is_400_and_oversized_body_is_413(bot):
+    user = bot.user()
+    broken = b'{"events": [ '
+    assert (await user.post(broken)).status_code == 400
+    not_webhook = b'{"hello": 1}'
+    response = await user.post(not_webhook)
+    assert response.status_code == 400 and "events" in response.json()["detail"]
+    huge = b'{"events": [], "pad": "' + b"x" * 1_100_000 + b'"}'
+    assert (await user.post(huge)).status_code == 413
+    assert (await user.post(b"\xff\xfe")).status_code == 400
+
+
+async def test_same_webhook_event_id_twice_gets_one_reply(bot):
+    user = bot.user()
+    event = user.follow()
+    user.seen_tokens.add(event["replyToken"])
+    await user.send(event)
+    redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+    await user.send(redelivered)
+    await asyncio.gather(user.send(event), user.send(event))
+    await asyncio.sleep(0.3)
+    assert len(user.replies()) == 1
+    assert await _count(bot.db_url, ProcessedEvent) == 1
+    assert await _count(bot.db_url, StepRecord, kind="follow") == 1
+
+
+async def test_standby_events_are_ignored(bot):
+    user = bot.user()
+    event = {**user.follow(), "mode": "standby"}
+    user.seen_tokens.add(event["replyToken"])
+    await user.send(event)
+    await asyncio.sleep(0.2)
+    assert user.replies() == []
+
+
+async def test_unknown_event_type_is_logged_and_200(bot):
+    user = bot.user()
+    odd = {**user.event("somethingNew"), "extra": {"a": 1}}
+    body = json.dumps({"destination": "U" + "0" * 32, "events": [odd]}).encode()
+    assert (await user.post(body)).status_code == 200
+
+
+async def test_sticker_gets_a_friendly_pointer_to_the_buttons(bot):
+    user = bot.user()
+    await user.say(user.follow())
+    messages = await user.say(user.sticker())
+    assert "ボタン" in texts(messages)
+    assert user.last_quick_replies, "the buttons are shown again"
+
+
+async def test_unfollow_marks_the_user_blocked(bot):
+    user = bot.user()
+    await user.say(user.follow())
+    await user.send(user.unfollow())
+    db = Database(bot.db_url)
+    async with db.sessions() as s:
+        row = await s.get(User, user.user_id)
+        assert row is not None and row.status == "blocked" and row.blocked_at is not None
+    await db.dispose()
+    await user.say(user.follow())
+    async with db.sessions() as s:
+        row = await s.get(User, user.user_id)
+        assert row is not None and row.status == "active"
+    await db.dispose()
+
+
+async def test_twenty_concurrent_taps_leave_one_consistent_story(bot):
+    user = bot.user()
+    await user.say(user.follow())
+    await user.tap("プライム会員をやめる")
+    data = user.button("ウェブで解約する")["data"]
+    taps = [user.postback(data) for _ in range(20)]
+    for t in taps:
+        user.seen_tokens.add(t["replyToken"])
+    responses = await asyncio.gather(*(user.post(user.body(t)) for t in taps))
+    assert [r.status_code for r in responses] == [200] * 20
+    await asyncio.sleep(0.5)
+
+    answers = [texts(r["messages"]) for r in user.replies()[2:]]
+    assert len(answers) == 20
+    # The first tap to take the user's lock moves on; the other 19 see a button of a screen the
+    # person has left, and are told where they are instead of being moved again.
+    moved = [a for a in answers if "【ウェブで解約】" in a and "前の画面" not in a]
+    stale = [a for a in answers if "前の画面" in a]
+    assert len(moved) == 1 and len(stale) == 19
+
+    db = Database(bot.db_url)
+    async with db.sessions() as s:
+        state = await s.get(ConversationState, user.user_id)
+        assert state is not None and (state.route, state.node) == ("prime_cancel", "web_1")
+        assert state.version == 1 + 1 + 20  # follow, menu tap, 20 taps: no lost update
+        enters = (
+            await s.execute(
+                select(func.count()).select_from(StepRecord).where(
+                    StepRecord.user_id == user.user_id, StepRecord.kind == "enter",
+                    StepRecord.node == "web_1",
+                )
+            )
+        ).scalar_one()
+        assert enters == 1
+    await db.dispose()
+    assert await _count(bot.db_url, ProcessedEvent, user_id=user.user_id) == 22
+
+
+async def test_events_of_one_body_are_handled_in_order(bot):
+    user = bot.user()
+    first, second = user.follow(), user.text("問い合わせ")
+    user.seen_tokens.update({first["replyToken"], second["replyToken"]})
+    await user.send(first, second)
+    await asyncio.sleep(0.3)
+    answers = [texts(r["messages"]) for r in user.replies()]
+    assert len(answers) == 2
+    assert "友だち追加" in answers[0] and "問い合わせ方法をご案内" in answers[1]
+
+
+async def test_every_request_the_bot_sends_fits_the_messaging_api_spec(bot):
+    user = bot.user()
+    await user.say(user.follow())
+    for label in ["プライム会員をやめる", "電話で解約する", "かける前の準備へ"]:
+        await user.tap(label)
+    await user.say(user.text("メニュー"))
+    await user.say(user.sticker())
+    await user.say(user.text("ヘルプ"))
+    assert len(bot.fake.records) >= 7
+    for record in bot.fake.records:
+        assert record.authorization == "Bearer test-access-token"
+        assert request_errors(record.method, record.path, record.body) == [], record.body
