@@ -92,8 +92,8 @@ class LineUser:
         """Every request the bot made to this user, replies and pushes, in order."""
         return [
             r.body for r in self.bot.fake.records
-            if r.path.endswith("/reply") and r.body.get("replyToken") in self.tokens
-            or r.path.endswith("/push") and r.body.get("to") == self.user_id
+            if (r.path.endswith("/reply") and r.body.get("replyToken") in self.tokens)
+            or (r.path.endswith("/push") and r.body.get("to") == self.user_id)
         ]
 
     @property

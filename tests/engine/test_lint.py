@@ -1,0 +1,91 @@
+"""`supportnavi lint`: passes on scenarios/, fails with file:line on broken copies."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from supportnavi.settings import REPO_ROOT
+
+
+def lint(path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    args = [sys.executable, "-m", "supportnavi", "lint"] + ([str(path)] if path else [])
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    target = tmp_path / "scenarios"
+    shutil.copytree(REPO_ROOT / "scenarios", target)
+    return target
+
+
+def break_file(path: Path, old: str, new: str) -> int:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    line = text[: text.index(old)].count("\n") + 1
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return line
+
+
+def test_the_shipped_scenarios_pass():
+    result = lint()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok:")
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("prime_cancel.yaml", "to: web_2}", "to: web_9}", "is not a node of prime_cancel"),
+        ("prime_cancel.yaml", '{label: "ウェブで解約する", to: web_1}',
+         '{label: "ウェブで解約する（パソコンやスマホのブラウザ）", to: web_1}', "LINE allows 20"),
+        ("contact.yaml", "{{phone_prime}}", "{{phone_nowhere}}", "unknown fact"),
+        ("contact.yaml", "{{phone_old_main|dead}}", "{{phone_old_main}}", "is discontinued"),
+        ("contact.yaml", "プライムのこと：{{phone_prime}}", "プライムのこと：0120-999-373",
+         "make it a fact"),
+        ("contact.yaml", "    buttons:\n      - {label: \"電話をかけてもらう\", to: callback}\n      - {label: \"チャットで相談する\", to: chat}\n  done:",
+         "  done:", "dead end"),
+        ("system.yaml", "menu: [prime_cancel, contact]", "menu: [prime_cancel, contact, nope]",
+         "does not exist"),
+    ],
+)
+def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):
+    line = break_file(copy / file, old, new)
+    result = lint(copy)
+    assert result.returncode == 1
+    errors = result.stdout.strip().splitlines()
+    assert any(message in e for e in errors), errors
+    hit = next(e for e in errors if message in e)
+    m = re.match(rf"^{re.escape(str(copy / file))}:(\d+): ", hit)
+    assert m, hit
+    assert abs(int(m.group(1)) - line) <= 6, (hit, line)
+
+
+def test_unreachable_node_and_too_many_buttons(copy):
+    path = copy / "contact.yaml"
+    text = path.read_text(encoding="utf-8")
+    extra = "".join(f'      - {{label: "b{i}", to: done}}\n' for i in range(12))
+    text = text.replace('      - {label: "使えない番号の一覧", to: dead}\n',
+                        '      - {label: "使えない番号の一覧", to: dead}\n' + extra, 1)
+    text += "  orphan:\n    say: [\"x\"]\n    end: true\n"
+    path.write_text(text, encoding="utf-8")
+    out = lint(copy).stdout
+    assert "'orphan' cannot be reached" in out
+    assert "19 buttons; at most 11" in out
+
+
+def test_the_server_refuses_to_start_on_broken_scenarios(copy):
+    break_file(copy / "prime_cancel.yaml", "start: start", "start: nowhere")
+    result = subprocess.run(
+        [sys.executable, "-m", "supportnavi", "serve", "--port", "1"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={"SUPPORTNAVI_SCENARIOS": str(copy), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 1
+    assert "start node 'nowhere' does not exist" in result.stderr

@@ -1,0 +1,69 @@
+"""What `make run` starts: `supportnavi serve` in simulator mode, reached as LINE would reach it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from supportnavi.chat import FOLLOW, ChatClient
+from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SUPPORTNAVI_"))}
+    env.pop("DATABASE_URL", None)
+    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/run.db", **extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_in_simulator_mode_answers_a_signed_follow(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supportnavi", "serve", "--port", str(port)],
+        env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz").json()["mode"] == "simulator":
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            time.sleep(0.05)
+        client = ChatClient(url, SIMULATOR_CHANNEL_SECRET, "U" + "1" * 32)
+        said = "\n".join(m["text"] for m in client.send(FOLLOW))
+        assert "友だち追加" in said and "非公式" in said
+        assert [i["action"]["label"] for i in client.quick_replies][:2] == [
+            "プライム会員をやめる", "問い合わせ方法"
+        ]
+        assert "supportnavi_webhook_requests_total" in httpx.get(f"{url}/metrics").text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_chat_in_the_terminal(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "supportnavi", "chat"],
+        input="1\n3\n1\n1\n", capture_output=True, text=True, timeout=120, env=_env(tmp_path),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] プライム会員をやめる" in out
+    assert "【電話で解約】" in out and "0120-899-543" in out
+    assert "音声ガイドで 1 → 3 → 3" in out
