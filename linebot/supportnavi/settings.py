@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+# Where scenarios/, db/ and alembic.ini live: the checkout, or SUPPORTNAVI_ROOT in an image
+# where the package is installed into site-packages.
+REPO_ROOT = Path(os.environ.get("SUPPORTNAVI_ROOT") or Path(__file__).resolve().parents[2])
 
 # Simulator mode signs its own webhooks with this key. It guards nothing real: in simulator
 # mode the bot talks only to the in-process fake LINE API.
