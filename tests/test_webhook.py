@@ -182,3 +182,31 @@ async def test_every_request_the_bot_sends_fits_the_messaging_api_spec(bot):
     for record in bot.fake.records:
         assert record.authorization == "Bearer test-access-token"
         assert request_errors(record.method, record.path, record.body) == [], record.body
+
+
+async def test_a_failure_answers_500_and_the_redelivery_is_handled_once(bot):
+    user = bot.user()
+    service = bot.app.state.services.conversation
+    real_handle = service.handle
+    calls = {"n": 0}
+
+    async def flaky(event):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ConnectionError("database went away")
+        return await real_handle(event)
+
+    service.handle = flaky
+    event = user.follow()
+    user.seen_tokens.add(event["replyToken"])
+    failed = await user.post(user.body(event))
+    assert failed.status_code == 500
+    await asyncio.sleep(0.2)
+    assert user.replies() == []
+    assert await _count(bot.db_url, ProcessedEvent) == 0
+
+    redelivered = {**event, "deliveryContext": {"isRedelivery": True}}
+    assert (await user.post(user.body(redelivered))).status_code == 200
+    assert (await user.post(user.body(redelivered))).status_code == 200
+    await asyncio.sleep(0.3)
+    assert len(user.replies()) == 1
