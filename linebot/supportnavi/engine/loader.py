@@ -24,7 +24,6 @@ from supportnavi.engine.model import (
     MAX_TEXT_UTF16,
     NAV_BUTTONS,
     Fact,
-    Node,
     Route,
     Scenarios,
     SystemFile,
@@ -114,7 +113,7 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
     for route_id, route in routes.items():
         f = route_files[route_id]
         _check_route(f, route, routes)
-        filled[route_id] = _fill_route(f, route, facts)
+        filled[route_id] = _fill_model(f, route, facts)
     _check_system(system_file, system, routes)
     system = _fill_model(system_file, system, facts)
 
@@ -222,10 +221,6 @@ def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> Non
 # --- fact templates ---------------------------------------------------------------------------
 
 
-def _fill_route(f: _File, route: Route, facts: dict[str, Fact]) -> Route:
-    return _fill_model(f, route, facts)
-
-
 def _fill_model(f: _File, model: M, facts: dict[str, Fact]) -> M:
     """Replace every {{fact}} in every string of the model, reporting unknown keys."""
     data = model.model_dump()
@@ -277,5 +272,3 @@ def iter_texts(scenarios: Scenarios) -> Iterator[tuple[str, str]]:
             for text in node.say:
                 yield route.id, text
 
-
-__all__ = ["Node", "check_scenarios", "iter_texts", "load_scenarios"]
