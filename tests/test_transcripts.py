@@ -7,6 +7,15 @@ import pytest
 
 from tests.support.line_user import texts
 
+
+async def _in_prime_cancel(bot):
+    """A new friend who has tapped プライム会員をやめる in the menu."""
+    user = bot.user()
+    await user.say(user.follow())
+    await user.tap("プライム会員をやめる")
+    return user
+
+
 PRIME_WALKS = {
     "web": ["ウェブで解約する", "次へ（手順4・5）", "押せた（解約後の確認）"],
     "app": ["アプリで解約する", "次へ（手順4〜6）", "押せた（解約後の確認）"],
@@ -20,9 +29,7 @@ PRIME_WALKS = {
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("method", sorted(PRIME_WALKS))
 async def test_prime_cancel_each_method_to_its_end(bot, method):
-    user = bot.user()
-    await user.say(user.follow())
-    await user.tap("プライム会員をやめる")
+    user = await _in_prime_cancel(bot)
     said = ""
     for label in PRIME_WALKS[method]:
         said += texts(await user.tap(label)) + "\n"
@@ -51,9 +58,7 @@ async def test_prime_cancel_each_method_to_its_end(bot, method):
     ],
 )
 async def test_prime_cancel_branches(bot, branch, expected):
-    user = bot.user()
-    await user.say(user.follow())
-    await user.tap("プライム会員をやめる")
+    user = await _in_prime_cancel(bot)
     assert expected in texts(await user.tap(branch))
 
 
@@ -87,9 +92,7 @@ async def test_contact_each_method_to_its_end(bot, method):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_no_is_answered_with_the_contact_route(bot):
-    user = bot.user()
-    await user.say(user.follow())
-    await user.tap("プライム会員をやめる")
+    user = await _in_prime_cancel(bot)
     await user.tap("チャットで相談する")
     await user.tap("チャットで解約できた")
     answer = await user.tap("いいえ、まだ")
@@ -100,9 +103,7 @@ async def test_no_is_answered_with_the_contact_route(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_back_and_start_over(bot):
-    user = bot.user()
-    await user.say(user.follow())
-    await user.tap("プライム会員をやめる")
+    user = await _in_prime_cancel(bot)
     await user.tap("アプリで解約する")
     await user.tap("次へ（手順4〜6）")
     back = await user.tap("戻る")
@@ -118,9 +119,7 @@ async def test_back_and_start_over(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_a_stale_button_never_moves_the_person(bot):
-    user = bot.user()
-    await user.say(user.follow())
-    await user.tap("プライム会員をやめる")
+    user = await _in_prime_cancel(bot)
     old_web = user.button("ウェブで解約する")["data"]
     await user.tap("電話で解約する")
     answer = await user.say(user.postback(old_web))
