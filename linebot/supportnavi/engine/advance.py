@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from supportnavi.engine import postback
+from supportnavi.engine import phones, postback
 from supportnavi.engine.model import (
     MAX_MESSAGES,
     MAX_QUICK_REPLIES,
@@ -32,7 +32,7 @@ RESOLVED_NO = "resolved:no"
 
 def advance(scenarios: Scenarios, state: State, event: Input, now: datetime) -> Outcome:
     """Decide what one input does. `now` is the caller's clock, kept for rules that need it."""
-    del now  # the two routes of the skeleton have no time rules; reminders will use it
+    del now  # no route has a time rule yet; reminders will use it
     turn = _Turn(scenarios, state.model_copy(deep=True))
     if isinstance(event, Follow):
         return turn.follow()
@@ -54,6 +54,8 @@ class _Turn:
         self.system = scenarios.system
         self.messages: list[OutText] = []
         self.steps: list[Step] = []
+        # Filled into {number} for this one answer; a typed number is never kept in the state.
+        self.number: str | None = None
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -86,9 +88,19 @@ class _Turn:
                 tap = postback.decode(reply.data)
                 if tap is not None:
                     return self._do(tap.key, f"label:{tap.key}")
-        route_id = self._route_by_keywords(typed)
-        if route_id is not None:
-            return self._do(f"route:{route_id}", f"keywords:{route_id}")
+        here = self._here()
+        if here is not None and here[1].input is not None and any(c.isdigit() for c in typed):
+            return self._verdict(raw)
+        if here is None and typed.isdigit():
+            menu = self.sc.menu_routes
+            if 1 <= int(typed) <= len(menu):
+                chosen = menu[int(typed) - 1]
+                return self._do(f"route:{chosen}", f"menu_number:{chosen}")
+        found = self._route_by_name(typed) or self._route_by_keywords(typed)
+        if found is not None:
+            return self._do(f"route:{found}", f"keywords:{found}")
+        if here is not None and here[1].input is not None:
+            return self._verdict(raw)  # no digits and no route: ask again, clearly
         return self._not_understood()
 
     def other_message(self, kind: str) -> Outcome:
@@ -96,6 +108,24 @@ class _Turn:
         self._say(self.system.texts.other_message)
         self._attach(self._shown_replies())
         return self._done(f"message:{kind}")
+
+    def _verdict(self, raw: str) -> Outcome:
+        """A number typed where a node asks for one: move on by the fact sheet's verdict."""
+        here = self._here()
+        assert here is not None
+        route, node = here
+        assert node.input is not None
+        checked = phones.check(raw, self.sc.facts, self.sc.phone_facts)
+        self.number = checked.number or None
+        target = node.input.next[checked.verdict]
+        # Each verdict node remembers which fact it showed (a fact key, not what was typed), so
+        # that going back to it later shows the same number's verdict again.
+        if checked.fact is not None:
+            self.state.vars[f"fact@{target}"] = checked.fact
+        else:
+            self.state.vars.pop(f"fact@{target}", None)
+        self._enter(route.id, target, push=True)
+        return self._done(f"verdict:{checked.verdict}")
 
     # --- what a button or command does ------------------------------------------------------
 
@@ -105,6 +135,11 @@ class _Turn:
             self._enter(self.state.route, arg, push=True)
         elif kind == "route" and arg in self.sc.routes:
             self._enter(arg, self.sc.routes[arg].start, push=True)
+        elif kind == "menu" and arg.isdigit() and int(arg) < len(self.system.menu):
+            self.steps.append(Step("menu", self.state.route, self.state.node))
+            self._push_here()
+            self.state.route = self.state.node = None
+            self._show_menu(page=int(arg))
         elif kind == "action" and arg in ("menu", "back", "restart", "help"):
             action: Action = arg  # type: ignore[assignment]
             self._action(action)
@@ -188,15 +223,38 @@ class _Turn:
             self._show_menu(prompt=True)
             return
         route, node = here
-        self._say(*node.say)
+        self._say(*(self._fill(text) for text in node.say))
         if node.end:
             self._say(self.system.texts.resolved_question)
         self._attach(self._node_replies(route, node))
 
-    def _show_menu(self, *, prompt: bool = True) -> None:
+    def _fill(self, text: str) -> str:
+        """Fill a verdict node's blanks: the number typed, and whose the guides say it is."""
+        if "{" not in text:
+            return text
+        fact = self.sc.facts.get(self.state.vars.get(f"fact@{self.state.node}", ""))
+        number = self.number or (fact.value if fact else self.system.texts.number_fallback)
+        return text.replace("{number}", number).replace("{use}", fact.use if fact else "")
+
+    def _show_menu(self, *, prompt: bool = True, page: int = 0) -> None:
         if prompt or not self.messages:
-            self._say(self.system.texts.menu_prompt)
-        self._attach(self._menu_replies())
+            self._say(self._menu_text(page))
+        self._attach(self._menu_replies(page))
+
+    def _menu_text(self, page: int) -> str:
+        numbers = {r: i for i, r in enumerate(self.sc.menu_routes, start=1)}
+        lines = [self.system.texts.menu_prompt, ""]
+        for route_id in self.system.menu[page].routes:
+            lines.append(f"{numbers[route_id]}. {self._menu_label(route_id)}")
+        for i, other in enumerate(self.system.menu):
+            if i != page:
+                lines.append("")
+                lines.append(self.system.texts.menu_other.format(label=other.label))
+        return "\n".join(lines)
+
+    def _menu_label(self, route_id: str) -> str:
+        route = self.sc.routes[route_id]
+        return route.menu_label or route.title
 
     def _say(self, *texts: str) -> None:
         self.messages.extend(OutText(t) for t in texts)
@@ -207,10 +265,14 @@ class _Turn:
 
     # --- quick replies ------------------------------------------------------------------------
 
-    def _menu_replies(self) -> list[QuickReply]:
+    def _menu_replies(self, page: int = 0) -> list[QuickReply]:
         replies = [
-            self._global(self.sc.routes[r].menu_label or r, f"route:{r}") for r in self.system.menu
+            self._global(self._menu_label(r), f"route:{r}") for r in self.system.menu[page].routes
         ]
+        replies.extend(
+            self._global(other.label, f"menu:{i}")
+            for i, other in enumerate(self.system.menu) if i != page
+        )
         replies.append(self._global(self.system.labels.help, "action:help"))
         return replies
 
@@ -268,12 +330,30 @@ class _Turn:
             keys |= {RESOLVED_YES, RESOLVED_NO}
         return key in keys
 
+    def _route_by_name(self, typed: str) -> str | None:
+        """Text that is exactly a route's name or menu label (「返品」, 「ログイン」) opens it."""
+        for route_id, route in self.sc.routes.items():
+            names = {route.title, route.menu_label or route.title, *route.names}
+            if typed in {fold(n) for n in names}:
+                return route_id
+        return None
+
     def _route_by_keywords(self, typed: str) -> str | None:
+        """The route whose matching keyword group is most specific (most characters matched).
+
+        「プライム 解約 請求」 matches both prime_cancel's [プライム, 解約] and
+        billing_after_cancel's [解約, 請求, プライム]; the longer match wins. On a tie, the
+        route that comes first in file order does.
+        """
+        best: tuple[int, str] | None = None
         for route_id, route in self.sc.routes.items():
             for group in route.keywords:
-                if group and all(fold(word) in typed for word in group):
-                    return route_id
-        return None
+                words = [fold(word) for word in group]
+                if words and all(word in typed for word in words):
+                    score = sum(len(word) for word in words)
+                    if best is None or score > best[0]:
+                        best = (score, route_id)
+        return best[1] if best is not None else None
 
     # --- endings ----------------------------------------------------------------------------
 

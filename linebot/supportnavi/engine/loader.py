@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from supportnavi.engine import postback
+from supportnavi.engine import phones, postback
 from supportnavi.engine.errors import LintError, ScenarioError
 from supportnavi.engine.model import (
     MAX_LABEL,
@@ -23,6 +23,7 @@ from supportnavi.engine.model import (
     MAX_QUICK_REPLIES,
     MAX_TEXT_UTF16,
     NAV_BUTTONS,
+    PHONE_KINDS,
     Fact,
     Route,
     Scenarios,
@@ -109,6 +110,7 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
     if facts is None or system is None:
         return None, errors
 
+    phone_facts = _index_phone_facts(facts_file, facts)
     filled: dict[str, Route] = {}
     for route_id, route in routes.items():
         f = route_files[route_id]
@@ -119,7 +121,7 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
 
     if errors:
         return None, errors
-    return Scenarios(routes=filled, facts=facts, system=system), errors
+    return Scenarios(routes=filled, facts=facts, system=system, phone_facts=phone_facts), errors
 
 
 def _parse_facts(f: _File) -> dict[str, Fact] | None:
@@ -138,6 +140,24 @@ def _parse_facts(f: _File) -> dict[str, Fact] | None:
                 f.error(f"fact {key!r} names no guide in sources", [key])
             facts[str(key)] = fact
     return facts
+
+
+def _index_phone_facts(f: _File, facts: dict[str, Fact]) -> dict[str, str]:
+    """E.164 number -> fact key, for number_check; each phone fact must parse and say whose."""
+    index: dict[str, str] = {}
+    for key, fact in facts.items():
+        if fact.kind not in PHONE_KINDS:
+            continue
+        number = phones.fact_number(fact.value)
+        if number is None:
+            f.error(f"fact {key!r} is a {fact.kind}, but {fact.value!r} is no phone number", [key])
+            continue
+        if number in index:
+            f.error(f"fact {key!r} is the same number as {index[number]!r}: keep one", [key])
+        if not fact.use:
+            f.error(f"phone fact {key!r} needs `use`: whose number it is, for number_check", [key])
+        index[number] = key
+    return index
 
 
 def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
@@ -178,24 +198,53 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
             data = postback.encode(postback.Tap(button.key, route.id, node_id))
             if len(data) > MAX_POSTBACK_DATA:
                 f.error(f"postback data is {len(data)} characters; LINE allows 300", where)
+        if node.input is not None:
+            for verdict, target in node.input.next.items():
+                if target not in route.nodes:
+                    f.error(f"input verdict {verdict!r} leads to {target!r}, not a node of "
+                            f"{route.id}", [*here, "input", "next", verdict])
         for i, text in enumerate(node.say):
             units = len(text.encode("utf-16-le")) // 2
             if units > MAX_TEXT_UTF16:
                 f.error(f"text is {units} UTF-16 units; LINE allows 5000", [*here, "say", i])
 
-    for node_id in route.nodes.keys() - _reachable(route):
+    for node_id in route.nodes.keys() - _reachable(route, [route.start], forward=True):
         f.error(f"node {node_id!r} cannot be reached from {route.start!r}", ["nodes", node_id])
+    ends = [node_id for node_id, node in route.nodes.items() if node.end]
+    if not ends:
+        f.error(f"route {route.id!r} has no end: mark a node end: true, where it asks "
+                "解決しましたか？", ["nodes"])
+        return
+    for node_id in route.nodes.keys() - _reachable(route, ends, forward=False):
+        f.error(f"node {node_id!r} can never reach an end (解決しましたか？): add a way on",
+                ["nodes", node_id])
 
 
-def _reachable(route: Route) -> set[str]:
+def _edges(route: Route, node_id: str) -> list[str]:
+    """The nodes one tap (or one typed number) leads to from node_id."""
+    node = route.nodes[node_id]
+    targets = [b.to for b in node.buttons if b.to is not None]
+    if node.input is not None:
+        targets.extend(node.input.next.values())
+    return [t for t in targets if t in route.nodes]
+
+
+def _reachable(route: Route, starts: list[str], *, forward: bool) -> set[str]:
+    """Nodes reachable from `starts`, or (forward=False) nodes from which `starts` are reached."""
+    if forward:
+        graph = {n: _edges(route, n) for n in route.nodes}
+    else:
+        graph = {n: [] for n in route.nodes}
+        for source in route.nodes:
+            for target in _edges(route, source):
+                graph[target].append(source)
     seen: set[str] = set()
-    todo = [route.start]
+    todo = [s for s in starts if s in route.nodes]
     while todo:
         node_id = todo.pop()
-        if node_id in seen or node_id not in route.nodes:
-            continue
-        seen.add(node_id)
-        todo.extend(b.to for b in route.nodes[node_id].buttons if b.to is not None)
+        if node_id not in seen:
+            seen.add(node_id)
+            todo.extend(graph[node_id])
     return seen
 
 
@@ -205,13 +254,26 @@ def _check_label(f: _File, label: str, where: Sequence[str | int]) -> None:
 
 
 def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> None:
-    for i, route_id in enumerate(system.menu):
-        if route_id not in routes:
-            f.error(f"menu lists route {route_id!r}, which does not exist", ["menu", i])
-        elif routes[route_id].menu_label is None:
-            f.error(f"route {route_id!r} is in the menu but has no menu_label", ["menu", i])
-    if len(system.menu) + 1 > MAX_QUICK_REPLIES:
-        f.error(f"the menu has {len(system.menu)} routes; at most 12 (ヘルプ is added)", ["menu"])
+    listed: set[str] = set()
+    room = MAX_QUICK_REPLIES - (len(system.menu) - 1) - 1  # other pages' buttons, and ヘルプ
+    for p, page in enumerate(system.menu):
+        where: list[str | int] = ["menu", p]
+        _check_label(f, page.label, [*where, "label"])
+        if len(page.routes) > room:
+            f.error(f"menu page {page.label!r} has {len(page.routes)} routes; at most {room}, "
+                    "because the other pages' buttons and ヘルプ are added", [*where, "routes"])
+        for i, route_id in enumerate(page.routes):
+            if route_id not in routes:
+                f.error(f"menu lists route {route_id!r}, which does not exist",
+                        [*where, "routes", i])
+            elif routes[route_id].menu_label is None:
+                f.error(f"route {route_id!r} is in the menu but has no menu_label",
+                        [*where, "routes", i])
+            elif route_id in listed:
+                f.error(f"menu lists route {route_id!r} twice", [*where, "routes", i])
+            listed.add(route_id)
+    for route_id in sorted(routes.keys() - listed):
+        f.error(f"route {route_id!r} is not in the menu: every route must be listed", ["menu"])
     if system.contact_route not in routes:
         f.error(f"contact_route {system.contact_route!r} does not exist", ["contact_route"])
     for name, label in system.labels.model_dump().items():
@@ -241,8 +303,11 @@ def _map_strings(
 
 
 def _fill_text(f: _File, text: str, path: Sequence[str | int], facts: dict[str, Fact]) -> str:
-    for match in _RAW_PHONE.finditer(_TEMPLATE.sub("", text)):
-        f.error(f"phone number {match.group(0)!r} written out: make it a fact in facts.yaml", path)
+    bare = phones.normalise(_TEMPLATE.sub("", text))
+    written = {m.group(0) for m in _RAW_PHONE.finditer(bare)}
+    written |= {m.raw_string for m in phones.PhoneNumberMatcher(bare, phones.REGION)}
+    for number in sorted(written):
+        f.error(f"phone number {number!r} written out: make it a fact in facts.yaml", path)
 
     def replace(match: re.Match[str]) -> str:
         key, flag = match.group(1), match.group(2)

@@ -22,6 +22,11 @@ MAX_NODE_BUBBLES = MAX_MESSAGES - 1
 
 Action = Literal["menu", "back", "restart", "help"]
 FactStatus = Literal["current", "discontinued", "disputed"]
+# What number_check can say about a phone number, from the fact sheet.
+Verdict = Literal["amazon", "discontinued", "carrier", "unknown", "invalid"]
+VERDICTS: tuple[Verdict, ...] = ("amazon", "discontinued", "carrier", "unknown", "invalid")
+# Fact kinds that are phone numbers: whose number it is decides the verdict.
+PHONE_KINDS = ("phone", "carrier_phone")
 
 
 class _Strict(BaseModel):
@@ -58,17 +63,33 @@ class Button(_Strict):
         return f"uri:{self.uri}"
 
 
+class PhoneInput(_Strict):
+    """A node that reads a typed phone number and moves on by the fact sheet's verdict."""
+
+    kind: Literal["phone"]
+    next: dict[Verdict, str]
+
+    @model_validator(mode="after")
+    def _every_verdict(self) -> PhoneInput:
+        missing = [v for v in VERDICTS if v not in self.next]
+        if missing:
+            raise ValueError(f"next needs a node for every verdict; missing: {missing}")
+        return self
+
+
 class Node(_Strict):
     say: list[str] = Field(min_length=1)
     buttons: list[Button] = Field(default_factory=list)
     end: bool = False
     title: str | None = None
+    input: PhoneInput | None = None
 
 
 class Route(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str = Field(min_length=1)
     menu_label: str | None = None
+    names: list[str] = Field(default_factory=list)  # short names that open it when typed alone
     keywords: list[list[str]] = Field(default_factory=list)
     start: str
     nodes: dict[str, Node]
@@ -80,6 +101,7 @@ class Fact(_Strict):
     status: FactStatus
     note: str = ""
     kind: str = "text"
+    use: str = ""  # for a phone number: whose it is and what for, as the bot tells a person
 
 
 class SystemLabels(_Strict):
@@ -95,6 +117,8 @@ class SystemLabels(_Strict):
 class SystemTexts(_Strict):
     greeting: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
     menu_prompt: str
+    menu_other: str  # a line under the menu naming another page: {label}
+    number_fallback: str  # what {number} reads as when the typed number is no longer at hand
     help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
     stale: str
     not_understood: str
@@ -105,8 +129,15 @@ class SystemTexts(_Strict):
     resolved_no: str
 
 
+class MenuPage(_Strict):
+    """One page of the main menu: its routes, and the button that opens it from another page."""
+
+    label: str = Field(min_length=1)
+    routes: list[str] = Field(min_length=1)
+
+
 class SystemFile(_Strict):
-    menu: list[str] = Field(min_length=1)
+    menu: list[MenuPage] = Field(min_length=1)
     contact_route: str
     labels: SystemLabels
     texts: SystemTexts
@@ -120,6 +151,12 @@ class Scenarios:
     routes: dict[str, Route]
     facts: dict[str, Fact]
     system: SystemFile
+    phone_facts: dict[str, str] = field(default_factory=dict)  # E.164 number -> fact key
+
+    @property
+    def menu_routes(self) -> list[str]:
+        """Every route of the menu, in the order the menu numbers them (1, 2, ...)."""
+        return [r for page in self.system.menu for r in page.routes]
 
 
 class State(BaseModel):

@@ -1,0 +1,86 @@
+"""Reading a phone number out of what a person typed, and what the fact sheet says about it.
+
+`phonenumbers` (Google's libphonenumber) does the parsing, so 「０１２０－９９９－３７３」,
+「0120 999 373」, 「+81 120-999-373」 and 「0120999373」 are all the same number.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import PhoneNumberMatcher
+
+__all__ = ["REGION", "Checked", "PhoneNumberMatcher", "check", "normalise", "parse"]
+
+from supportnavi.engine.model import Fact, Verdict
+
+REGION = "JP"
+# Long digit runs that are not phone numbers (order numbers, card numbers) are not read as one.
+_MAX_DIGITS = 15
+
+
+@dataclass(frozen=True)
+class Checked:
+    verdict: Verdict
+    number: str = ""  # as a person in Japan writes it, e.g. 0120-999-373
+    fact: str | None = None  # the fact-sheet key it matched
+
+
+def normalise(text: str) -> str:
+    """Full-width digits, hyphens and spaces to ASCII, so the parser sees one form."""
+    text = unicodedata.normalize("NFKC", text)
+    for dash in "‐‑‒–—―−ー－":
+        text = text.replace(dash, "-")
+    return text
+
+
+def parse(text: str) -> phonenumbers.PhoneNumber | None:
+    """The first phone number in the text, or None if there is none that could exist."""
+    text = normalise(text)
+    for match in PhoneNumberMatcher(text, REGION, leniency=phonenumbers.Leniency.VALID):
+        return match.number
+    digits = "".join(c for c in text if c.isdigit() or c == "+")
+    if not 9 <= len(digits.lstrip("+")) <= _MAX_DIGITS:
+        return None
+    try:
+        number = phonenumbers.parse(digits, REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None
+
+
+def e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display(number: phonenumbers.PhoneNumber) -> str:
+    if number.country_code == phonenumbers.country_code_for_region(REGION):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def fact_number(value: str) -> str | None:
+    """The E.164 form of a phone fact's value, or None if it is not a number at all."""
+    number = parse(value)
+    return e164(number) if number is not None else None
+
+
+def check(text: str, facts: Mapping[str, Fact], index: Mapping[str, str]) -> Checked:
+    """The verdict on the number in `text`. `index` maps E.164 numbers to fact keys."""
+    number = parse(text)
+    if number is None:
+        return Checked("invalid")
+    shown = display(number)
+    key = index.get(e164(number))
+    if key is None:
+        return Checked("unknown", shown)
+    fact = facts[key]
+    shown = fact.value  # as the guides write it: 0120-01-9625, not the parser's 0120-019-625
+    if fact.status == "discontinued":
+        return Checked("discontinued", shown, key)
+    if fact.kind == "carrier_phone":
+        return Checked("carrier", shown, key)
+    return Checked("amazon", shown, key)
