@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -92,23 +93,34 @@ def lint(
     typer.echo(f"ok: {len(scenarios.routes)} routes, {nodes} nodes, {len(scenarios.facts)} facts")
 
 
+class GraphFormat(StrEnum):
+    mermaid = "mermaid"
+    svg = "svg"
+
+
 @app.command()
 def graph(
     route: str,
-    format: Annotated[str, typer.Option("--format", help="mermaid")] = "mermaid",
+    format: Annotated[GraphFormat, typer.Option("--format", help="mermaid or svg")] = (
+        GraphFormat.mermaid
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write to this file, not stdout")
+    ] = None,
 ) -> None:
-    """Print a route's state machine (Mermaid)."""
-    from supportnavi.engine.graph import mermaid
+    """Draw a route's state machine: Mermaid text, or a standalone SVG picture."""
+    from supportnavi.engine.graph import mermaid, svg
     from supportnavi.engine.loader import load_scenarios
 
     scenarios = load_scenarios(Settings().scenarios_dir)
     if route not in scenarios.routes:
         typer.echo(f"no route {route!r}; known: {', '.join(sorted(scenarios.routes))}", err=True)
         raise typer.Exit(2)
-    if format != "mermaid":
-        typer.echo(f"format {format!r} is not supported yet (mermaid is)", err=True)
-        raise typer.Exit(2)
-    typer.echo(mermaid(scenarios.routes[route]))
+    drawn = (svg if format is GraphFormat.svg else mermaid)(scenarios.routes[route])
+    if output is None:
+        typer.echo(drawn.rstrip("\n"))
+    else:
+        output.write_text(drawn, encoding="utf-8")
 
 
 @app.command()
