@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,13 +34,21 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer. Within a process, writers queue here, first come first served,
+        # instead of spinning in SQLite's busy handler: under a burst, a busy handler that backs
+        # off can lose the race again and again until busy_timeout, and the event gets a 500.
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction. On SQLite it starts with BEGIN IMMEDIATE: it holds the write lock
         from its first statement, which serialises writers across processes as FOR UPDATE does
-        on PostgreSQL."""
-        async with self.sessions() as session, session.begin():
+        on PostgreSQL; in one process, writers also queue fairly on an asyncio lock."""
+        if self._sqlite_writer is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._sqlite_writer, self.sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
