@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from linebot.v3.messaging import (
@@ -90,7 +91,20 @@ def to_sdk(messages: list[OutText]) -> list[TextMessage]:
     ]
 
 
+def external(uri: str) -> str:
+    """Ask LINE to open a page in the phone's own browser, not LINE's in-app one.
+
+    A person should sign in to Amazon where they always do (its app or their browser), never in
+    a browser that a chat opened; `openExternalBrowser=1` is LINE's documented switch for it.
+    """
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if k != "openExternalBrowser"]
+    query.append(("openExternalBrowser", "1"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def _item(q: EngineQuickReply) -> QuickReplyItem:
     if q.kind == "uri":
-        return QuickReplyItem(action=URIAction(label=q.label, uri=q.uri))
+        return QuickReplyItem(action=URIAction(label=q.label, uri=external(q.uri)))
     return QuickReplyItem(action=PostbackAction(label=q.label, data=q.data, display_text=q.label))
