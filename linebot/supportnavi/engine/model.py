@@ -23,10 +23,13 @@ MAX_NODE_BUBBLES = MAX_MESSAGES - 1
 Action = Literal["menu", "back", "restart", "help"]
 FactStatus = Literal["current", "discontinued", "disputed"]
 # What number_check can say about a phone number, from the fact sheet.
-Verdict = Literal["amazon", "discontinued", "carrier", "unknown", "invalid"]
-VERDICTS: tuple[Verdict, ...] = ("amazon", "discontinued", "carrier", "unknown", "invalid")
-# Fact kinds that are phone numbers: whose number it is decides the verdict.
-PHONE_KINDS = ("phone", "carrier_phone")
+Verdict = Literal["amazon", "unconfirmed", "discontinued", "carrier", "unknown", "invalid"]
+VERDICTS: tuple[Verdict, ...] = (
+    "amazon", "unconfirmed", "discontinued", "carrier", "unknown", "invalid",
+)
+# Fact kinds that are phone numbers: whose number it is decides the verdict. `phone` is one the
+# guides report as Amazon's; `unconfirmed_phone` one that a single guide gives and none confirms.
+PHONE_KINDS = ("phone", "unconfirmed_phone", "carrier_phone")
 
 
 class _Strict(BaseModel):

@@ -83,4 +83,6 @@ def check(text: str, facts: Mapping[str, Fact], index: Mapping[str, str]) -> Che
         return Checked("discontinued", shown, key)
     if fact.kind == "carrier_phone":
         return Checked("carrier", shown, key)
+    if fact.kind == "unconfirmed_phone":
+        return Checked("unconfirmed", shown, key)
     return Checked("amazon", shown, key)
