@@ -48,7 +48,7 @@ def test_serve_in_simulator_mode_answers_a_signed_follow(tmp_path):
         said = "\n".join(m["text"] for m in client.send(FOLLOW))
         assert "友だち追加" in said and "非公式" in said
         assert [i["action"]["label"] for i in client.quick_replies][:2] == [
-            "プライム会員をやめる", "問い合わせ方法"
+            "プライム会員をやめる", "無料体験をやめる"
         ]
         assert "supportnavi_webhook_requests_total" in httpx.get(f"{url}/metrics").text
     finally:

@@ -32,7 +32,9 @@ async def test_follow_greets_says_unofficial_and_shows_menu(bot):
     assert "非公式" in said
     assert "パスワード" in said and "カード番号" in said
     labels = [i["action"]["label"] for i in user.last_quick_replies]
-    assert labels == ["プライム会員をやめる", "問い合わせ方法", "ヘルプ（使い方）"]
+    assert labels[0] == "プライム会員をやめる"
+    assert labels[-2:] == ["トラブルのメニュー", "ヘルプ（使い方）"]  # the menu's other page
+    assert "1. プライム会員をやめる" in said  # numbered, so a number may be typed instead
 
 
 async def test_wrong_or_missing_signature_is_400_and_nothing_happens(bot):
@@ -210,3 +212,4 @@ async def test_a_failure_answers_500_and_the_redelivery_is_handled_once(bot):
     assert (await user.post(user.body(redelivered))).status_code == 200
     await asyncio.sleep(0.3)
     assert len(user.replies()) == 1
+

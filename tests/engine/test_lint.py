@@ -49,10 +49,17 @@ def test_the_shipped_scenarios_pass():
         ("contact.yaml", "{{phone_old_main|dead}}", "{{phone_old_main}}", "is discontinued"),
         ("contact.yaml", "プライムのこと：{{phone_prime}}", "プライムのこと：0120-999-373",
          "make it a fact"),
-        ("contact.yaml", "    buttons:\n      - {label: \"電話をかけてもらう\", to: callback}\n      - {label: \"チャットで相談する\", to: chat}\n  done:",
+        ("contact.yaml", "    buttons:\n      - {label: \"Amazonから電話をもらう\", to: callback}\n      - {label: \"チャットで相談する\", to: chat}\n  done:",
          "  done:", "dead end"),
-        ("system.yaml", "menu: [prime_cancel, contact]", "menu: [prime_cancel, contact, nope]",
+        ("system.yaml", "routes: [prime_cancel,", "routes: [nope, prime_cancel,",
          "does not exist"),
+        ("system.yaml", "login, security, number_check,", "login, security,",
+         "is not in the menu"),
+        ("contact.yaml", "プライムのこと：{{phone_prime}}", "プライムのこと：０１２０８９９５４３",
+         "make it a fact"),
+        ("facts.yaml", "  use: ヤマト運輸の問い合わせ窓口です（Amazonではありません）\n", "",
+         "needs `use`"),
+        ("number_check.yaml", "        amazon: amazon\n", "", "missing: ['amazon']"),
     ],
 )
 def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):
@@ -89,3 +96,24 @@ def test_the_server_refuses_to_start_on_broken_scenarios(copy):
     )
     assert result.returncode == 1
     assert "start node 'nowhere' does not exist" in result.stderr
+
+
+def test_a_node_that_can_never_reach_an_end(copy):
+    path = copy / "contact.yaml"
+    text = path.read_text(encoding="utf-8")
+    text += (
+        '  loop_a:\n    say: ["a"]\n    buttons: [{label: "b", to: loop_b}]\n'
+        '  loop_b:\n    say: ["b"]\n    buttons: [{label: "a", to: loop_a}]\n'
+    )
+    text = text.replace('      - {label: "使えない番号の一覧", to: dead}\n',
+                        '      - {label: "使えない番号の一覧", to: dead}\n'
+                        '      - {label: "ループ", to: loop_a}\n', 1)
+    path.write_text(text, encoding="utf-8")
+    out = lint(copy).stdout
+    assert "'loop_a' can never reach an end" in out
+    assert "'loop_b' can never reach an end" in out
+
+
+def test_a_route_without_an_end(copy):
+    break_file(copy / "contact.yaml", "    end: true\n", "    buttons: [{label: x, to: start}]\n")
+    assert "route 'contact' has no end" in lint(copy).stdout

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from supportnavi.chat import BOT_USER_ID, sign
+from supportnavi.engine import postback
 from tests.support.line_spec import webhook_errors
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class LineUser:
         if token:
             self.seen_tokens.add(token)
         await self.send(event)
-        for _ in range(200):
+        for _ in range(750):  # up to 15 s: a loaded 2-core machine is slow
             for r in self.bot.fake.records:
                 if r.path.endswith("/reply") and r.body.get("replyToken") == token:
                     messages: list[dict[str, Any]] = r.body["messages"]
@@ -127,6 +128,11 @@ class LineUser:
         action = self.button(label)
         assert action["type"] == "postback", action
         return await self.say(self.postback(action["data"]))
+
+
+    async def open(self, route_id: str) -> list[dict[str, Any]]:
+        """Start a route the way a menu tap does, whatever page of the menu it sits on."""
+        return await self.say(self.postback(postback.encode(postback.Tap(f"route:{route_id}"))))
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

@@ -1,0 +1,207 @@
+"""Transcripts of the account routes: login (cannot sign in), security (suspicious mail, a
+hijacked account) and devices (Kindle, Fire TV and the apps), each walked to an end through the
+real webhook path, with the facts and warnings a person must be shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.line_user import texts
+
+NEVER_ASKED = "聞きません"  # the bot says it never asks for a password or a code
+
+
+async def _open(bot, route_id: str):
+    user = bot.user()
+    await user.say(user.follow())
+    said = texts(await user.open(route_id))
+    return user, said
+
+
+async def _walk(user, labels: list[str]) -> str:
+    said = ""
+    for label in labels:
+        said += "\n" + texts(await user.tap(label))
+    return said
+
+
+def _labels(user) -> list[str]:
+    return [item["action"]["label"] for item in user.last_quick_replies]
+
+
+# --- login ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_login_forgot_password_walk(bot):
+    user, said = await _open(bot, "login")
+    assert "パスワードや確認コードをお聞きすることはありません" in said
+    said += await _walk(user, ["パスワードを忘れた", "ログインできた"])
+    assert "「パスワードを忘れた場合」" in said
+    assert "「パスワードを忘れた方はこちら」" in said  # 004 names the link both ways
+    assert "amazon.co.jp" in said and "リンクからは始めないで" in said
+    assert "教えないでください" in said  # the reset code is for Amazon's screen only
+    assert "2段階認証" in said and "解決しましたか？" in said
+    done = await user.tap("はい、解決した")
+    assert "よかった" in texts(done)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_login_no_access_and_what_to_prepare(bot):
+    user, _ = await _open(bot, "login")
+    said = await _walk(user, ["メールも電話も使えない"])
+    assert "「カスタマーサービスへ」" in said and "「アカウントにアクセスできません」" in said
+    assert "問い合わせ方法を見る" in _labels(user)  # route: contact
+    said = await _walk(user, ["用意するものを見る"])
+    for item in ["登録したメールアドレスか電話番号", "フルネーム", "最近の注文", "身分証明書"]:
+        assert item in said, item
+    # what is never part of the preparation
+    assert "パスワード・確認コード・カード番号は、伝えるものではありません" in said
+    assert NEVER_ASKED in said
+    said = await _walk(user, ["ログインできた"])
+    assert "解決しましたか？" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_login_locked_account(bot):
+    user, _ = await _open(bot, "login")
+    said = await _walk(user, ["ロック・本人確認が出た"])
+    assert "本人確認" in said and "身分証明書" in said
+    assert "リンクは押さないでください" in said
+    said += await _walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
+    assert "解決しましたか？" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_login_code_does_not_arrive(bot):
+    user, _ = await _open(bot, "login")
+    said = await _walk(user, ["パスワードを忘れた", "コードが届かない"])
+    assert "迷惑メール" in said
+    said = await _walk(user, ["メールも電話も使えない"])
+    assert "カスタマーサービス" in said
+
+
+# --- security ---------------------------------------------------------------------------------
+
+SECURITY_TAPPED = [
+    "押した・入力してしまった",
+    "1. パスワードを変える",
+    "次へ（2. 2段階認証）",
+    "次へ（3. 端末の確認）",
+    "次へ（4. 注文の確認）",
+    "次へ（5. 報告）",
+    "報告した",
+]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_security_after_tapping_a_link_walk(bot):
+    user, said = await _open(bot, "security")
+    assert "パスワードや確認コードを聞くことはありません" in said
+    assert "電話番号を確かめる" in _labels(user)  # route: number_check
+    said += await _walk(user, SECURITY_TAPPED)
+    assert "2段階認証" in said
+    assert "ほかのサイトと同じにしないで" in said
+    assert "サインアウト" in said  # signed-in devices
+    assert "注文履歴" in said and "キャンセル" in said
+    assert "Amazonのカスタマーサービス" in said  # where 003 and 004 say to report phishing
+    assert "絶対に教えないでください" in said  # codes are never given
+    assert "解決しましたか？" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_security_unknown_orders_lead_to_order_cancel(bot):
+    user, _ = await _open(bot, "security")
+    said = await _walk(user, ["覚えのない注文がある"])
+    assert "パスワードを変える" in said and "注文履歴" in said and "キャンセル" in said
+    assert "注文キャンセルの手順へ" in _labels(user)  # route: order_cancel
+    await _walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
+                       "次へ（2. 2段階認証）", "次へ（3. 端末の確認）", "次へ（4. 注文の確認）"])
+    assert "注文キャンセルの手順へ" in _labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_security_how_to_spot_a_fake_mail(bot):
+    user, _ = await _open(bot, "security")
+    said = await _walk(user, ["リンクはまだ押していない"])
+    assert "リンクは押さないでください" in said
+    assert "amazon.co.jp" in said and "amazon.com" in said
+    said += await _walk(user, ["本物か確かめる方法へ"])
+    assert "自分で入力した amazon.co.jp" in said and "解決しましたか？" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_security_codes_are_never_given(bot):
+    user, _ = await _open(bot, "security")
+    said = await _walk(user, ["コードを聞かれた"])
+    assert "本物のAmazonは聞きません" in said and "このボットも聞きません" in said
+    assert "教えないでください" in said
+    assert "相手の番号を確かめる" in _labels(user)  # route: number_check
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_security_send_it_back_to_china(bot):
+    user, _ = await _open(bot, "security")
+    said = await _walk(user, ["中国へ返送と言われた"])
+    assert "中国" in said and "送らないでください" in said
+    assert "相手の名前" in said  # keep a record, as 003 says
+    assert "解決しましたか？" in said
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_devices_restart_then_support_to_repair_walk(bot):
+    user, said = await _open(bot, "devices")
+    assert "Kindle" in said and "Fire TV" in said
+    said += await _walk(user, ["動かない・すぐ落ちる", "直らない（サポートへ）",
+                               "シリアル番号の探し方", "修理・交換の流れを見る"])
+    assert "再起動" in said and "入れ直す" in said
+    assert "シリアル番号" in said and "箱のラベル" in said
+    assert "チャットは24時間" in said
+    assert "保証期間" in said and "修理" in said and "交換" in said
+    assert "解決しましたか？" in said
+    assert "問い合わせページを開く" in _labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("symptom", "expected"),
+    [
+        ("買った本や動画が出ない", ["注文履歴", "デジタル", "同じアカウント"]),
+        ("ログイン・連携できない", ["サインアウト", "教えないでください"]),
+        ("動画が止まる・見られない", ["Wi-Fi", "キャッシュ", "サインイン"]),
+    ],
+)
+async def test_devices_troubleshooting_table(bot, symptom, expected):
+    user, _ = await _open(bot, "devices")
+    said = await _walk(user, [symptom])
+    for word in expected:
+        assert word in said, word
+    said += await _walk(user, ["直った"])
+    assert "解決しましたか？" in said
+
+
+# --- typed phrases open the routes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("typed", "opening"),
+    [
+        ("ログインできない", "ログインできないのですね"),
+        ("パスワードを忘れました", "ログインできないのですね"),
+        ("アカウントがロックされた", "ログインできないのですね"),
+        ("フィッシング詐欺かもしれません", "怪しいメールやSMSが届いたとき"),
+        ("怪しいSMSのリンクを押してしまった", "怪しいメールやSMSが届いたとき"),
+        ("２段階認証を設定したい", "怪しいメールやSMSが届いたとき"),
+        ("Fire TVが動かない", "いちばん近い症状"),
+        ("キンドルで本が読めない", "いちばん近い症状"),
+    ],
+)
+async def test_typed_phrase_opens_the_route(bot, typed, opening):
+    user = bot.user()
+    await user.say(user.follow())
+    said = texts(await user.say(user.text(typed)))
+    assert opening in said
