@@ -6,23 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.line_user import texts
+from tests.support.line_user import opened, texts, walk
 
 NEVER_ASKED = "聞きません"  # the bot says it never asks for a password or a code
-
-
-async def _open(bot, route_id: str):
-    user = bot.user()
-    await user.say(user.follow())
-    said = texts(await user.open(route_id))
-    return user, said
-
-
-async def _walk(user, labels: list[str]) -> str:
-    said = ""
-    for label in labels:
-        said += "\n" + texts(await user.tap(label))
-    return said
 
 
 def _labels(user) -> list[str]:
@@ -34,9 +20,9 @@ def _labels(user) -> list[str]:
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_login_forgot_password_walk(bot):
-    user, said = await _open(bot, "login")
+    user, said = await opened(bot, "login")
     assert "パスワードや確認コードをお聞きすることはありません" in said
-    said += await _walk(user, ["パスワードを忘れた", "ログインできた"])
+    said += await walk(user, ["パスワードを忘れた", "ログインできた"])
     assert "「パスワードを忘れた場合」" in said
     assert "「パスワードを忘れた方はこちら」" in said  # 004 names the link both ways
     assert "amazon.co.jp" in said and "リンクからは始めないで" in said
@@ -48,36 +34,36 @@ async def test_login_forgot_password_walk(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_login_no_access_and_what_to_prepare(bot):
-    user, _ = await _open(bot, "login")
-    said = await _walk(user, ["メールも電話も使えない"])
+    user, _ = await opened(bot, "login")
+    said = await walk(user, ["メールも電話も使えない"])
     assert "「カスタマーサービスへ」" in said and "「アカウントにアクセスできません」" in said
     assert "問い合わせ方法を見る" in _labels(user)  # route: contact
-    said = await _walk(user, ["用意するものを見る"])
+    said = await walk(user, ["用意するものを見る"])
     for item in ["登録したメールアドレスか電話番号", "フルネーム", "最近の注文", "身分証明書"]:
         assert item in said, item
     # what is never part of the preparation
     assert "パスワード・確認コード・カード番号は、伝えるものではありません" in said
     assert NEVER_ASKED in said
-    said = await _walk(user, ["ログインできた"])
+    said = await walk(user, ["ログインできた"])
     assert "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_login_locked_account(bot):
-    user, _ = await _open(bot, "login")
-    said = await _walk(user, ["ロック・本人確認が出た"])
+    user, _ = await opened(bot, "login")
+    said = await walk(user, ["ロック・本人確認が出た"])
     assert "本人確認" in said and "身分証明書" in said
     assert "リンクは押さないでください" in said
-    said += await _walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
+    said += await walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
     assert "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_login_code_does_not_arrive(bot):
-    user, _ = await _open(bot, "login")
-    said = await _walk(user, ["パスワードを忘れた", "コードが届かない"])
+    user, _ = await opened(bot, "login")
+    said = await walk(user, ["パスワードを忘れた", "コードが届かない"])
     assert "迷惑メール" in said
-    said = await _walk(user, ["メールも電話も使えない"])
+    said = await walk(user, ["メールも電話も使えない"])
     assert "カスタマーサービス" in said
 
 
@@ -96,10 +82,10 @@ SECURITY_TAPPED = [
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_after_tapping_a_link_walk(bot):
-    user, said = await _open(bot, "security")
+    user, said = await opened(bot, "security")
     assert "パスワードや確認コードを聞くことはありません" in said
     assert "電話番号を確かめる" in _labels(user)  # route: number_check
-    said += await _walk(user, SECURITY_TAPPED)
+    said += await walk(user, SECURITY_TAPPED)
     assert "2段階認証" in said
     assert "ほかのサイトと同じにしないで" in said
     assert "サインアウト" in said  # signed-in devices
@@ -111,29 +97,29 @@ async def test_security_after_tapping_a_link_walk(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_unknown_orders_lead_to_order_cancel(bot):
-    user, _ = await _open(bot, "security")
-    said = await _walk(user, ["覚えのない注文がある"])
+    user, _ = await opened(bot, "security")
+    said = await walk(user, ["覚えのない注文がある"])
     assert "パスワードを変える" in said and "注文履歴" in said and "キャンセル" in said
     assert "注文キャンセルの手順へ" in _labels(user)  # route: order_cancel
-    await _walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
+    await walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
                        "次へ（2. 2段階認証）", "次へ（3. 端末の確認）", "次へ（4. 注文の確認）"])
     assert "注文キャンセルの手順へ" in _labels(user)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_how_to_spot_a_fake_mail(bot):
-    user, _ = await _open(bot, "security")
-    said = await _walk(user, ["リンクはまだ押していない"])
+    user, _ = await opened(bot, "security")
+    said = await walk(user, ["リンクはまだ押していない"])
     assert "リンクは押さないでください" in said
     assert "amazon.co.jp" in said and "amazon.com" in said
-    said += await _walk(user, ["本物か確かめる方法へ"])
+    said += await walk(user, ["本物か確かめる方法へ"])
     assert "自分で入力した amazon.co.jp" in said and "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_codes_are_never_given(bot):
-    user, _ = await _open(bot, "security")
-    said = await _walk(user, ["コードを聞かれた"])
+    user, _ = await opened(bot, "security")
+    said = await walk(user, ["コードを聞かれた"])
     assert "本物のAmazonは聞きません" in said and "このボットも聞きません" in said
     assert "教えないでください" in said
     assert "相手の番号を確かめる" in _labels(user)  # route: number_check
@@ -141,8 +127,8 @@ async def test_security_codes_are_never_given(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_send_it_back_to_china(bot):
-    user, _ = await _open(bot, "security")
-    said = await _walk(user, ["中国へ返送と言われた"])
+    user, _ = await opened(bot, "security")
+    said = await walk(user, ["中国へ返送と言われた"])
     assert "中国" in said and "送らないでください" in said
     assert "相手の名前" in said  # keep a record, as 003 says
     assert "解決しましたか？" in said
@@ -153,9 +139,9 @@ async def test_security_send_it_back_to_china(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_devices_restart_then_support_to_repair_walk(bot):
-    user, said = await _open(bot, "devices")
+    user, said = await opened(bot, "devices")
     assert "Kindle" in said and "Fire TV" in said
-    said += await _walk(user, ["動かない・すぐ落ちる", "直らない（サポートへ）",
+    said += await walk(user, ["動かない・すぐ落ちる", "直らない（サポートへ）",
                                "シリアル番号の探し方", "修理・交換の流れを見る"])
     assert "再起動" in said and "入れ直す" in said
     assert "シリアル番号" in said and "箱のラベル" in said
@@ -175,11 +161,11 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
     ],
 )
 async def test_devices_troubleshooting_table(bot, symptom, expected):
-    user, _ = await _open(bot, "devices")
-    said = await _walk(user, [symptom])
+    user, _ = await opened(bot, "devices")
+    said = await walk(user, [symptom])
     for word in expected:
         assert word in said, word
-    said += await _walk(user, ["直った"])
+    said += await walk(user, ["直った"])
     assert "解決しましたか？" in said
 
 

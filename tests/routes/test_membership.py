@@ -5,37 +5,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.line_user import texts
-
-
-async def _opened(bot, route_id):
-    """A new friend who has opened a route from the menu; returns the user and what was said."""
-    user = bot.user()
-    await user.say(user.follow())
-    said = texts(await user.open(route_id))
-    return user, said
-
-
-async def _walk(user, labels):
-    said = ""
-    for label in labels:
-        said += "\n" + texts(await user.tap(label))
-    return said
-
+from tests.support.line_user import opened, texts, walk
 
 # --- trial_cancel ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_trial_cancel_walk_to_its_end(bot):
-    user, said = await _opened(bot, "trial_cancel")
+    user, said = await opened(bot, "trial_cancel")
     assert "有料" in said and "3日前" in said
     assert "もう一度受けることはできません" in said  # no second free trial
-    said = await _walk(user, ["終了日の調べ方へ"])
+    said = await walk(user, ["終了日の調べ方へ"])
     assert "プライム会員情報" in said and "30日" in said
-    said = await _walk(user, ["解約する時期を見る"])
+    said = await walk(user, ["解約する時期を見る"])
     assert "3日前" in said and "終了日までは特典を使える" in said
-    said = await _walk(user, ["解約の手順へ", "解約できた（確認へ）"])
+    said = await walk(user, ["解約の手順へ", "解約できた（確認へ）"])
     assert "会員資格終了日" in said and "無料体験はもう受けられません" in said
     assert "解決しましたか？" in said
     assert "よかった" in texts(await user.tap("はい、解決した"))
@@ -43,10 +27,10 @@ async def test_trial_cancel_walk_to_its_end(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_trial_cancel_steps_name_the_last_button_and_lead_to_prime_cancel(bot):
-    user, _ = await _opened(bot, "trial_cancel")
-    said = await _walk(user, ["解約の手順へ"])
+    user, _ = await opened(bot, "trial_cancel")
+    said = await walk(user, ["解約の手順へ"])
     assert "特典と会員資格の終了" in said and "プライム会員情報の設定・変更" in said
-    said = await _walk(user, ["プライム解約の手順へ"])
+    said = await walk(user, ["プライム解約の手順へ"])
     assert "プライム会員の解約ですね" in said
 
 
@@ -55,24 +39,24 @@ async def test_trial_cancel_steps_name_the_last_button_and_lead_to_prime_cancel(
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_prime_pause_walk_to_its_end(bot):
-    user, said = await _opened(bot, "prime_pause")
+    user, said = await opened(bot, "prime_pause")
     assert "365日" in said and "自動で退会" in said
     assert "会費がかかりません" in said and "特典はどれも使えません" in said
-    said = await _walk(user, ["一時停止が向く場合を見る"])
+    said = await walk(user, ["一時停止が向く場合を見る"])
     assert "1年以内" in said and "無料体験はもう受けられません" in said
-    said = await _walk(user, ["アプリで一時停止する"])
+    said = await walk(user, ["アプリで一時停止する"])
     assert "プライム会員情報の設定・変更" in said
     assert "「特典と会員資格の終了」は解約のボタンです" in said
-    said = await _walk(user, ["止められた（確認へ）"])
+    said = await walk(user, ["止められた（確認へ）"])
     assert "365日" in said and "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_prime_pause_web_path_and_when_it_cannot_be_found(bot):
-    user, _ = await _opened(bot, "prime_pause")
-    said = await _walk(user, ["ウェブで一時停止する"])
+    user, _ = await opened(bot, "prime_pause")
+    said = await walk(user, ["ウェブで一時停止する"])
     assert "アカウント＆リスト" in said and "プライム会員情報" in said
-    said = await _walk(user, ["見つからないときへ", "問い合わせ方法を見る"])
+    said = await walk(user, ["見つからないときへ", "問い合わせ方法を見る"])
     assert "問い合わせ方法をご案内" in said
 
 
@@ -81,7 +65,7 @@ async def test_prime_pause_web_path_and_when_it_cannot_be_found(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_billing_starts_with_a_diagnosing_question(bot):
-    user, said = await _opened(bot, "billing_after_cancel")
+    user, said = await opened(bot, "billing_after_cancel")
     assert "いちばん近いもの" in said
     labels = {q["action"]["label"] for q in user.last_quick_replies}
     assert {"まだプライムと表示される", "解約後に請求が来た", "確認メールが来ていない",
@@ -90,8 +74,8 @@ async def test_billing_starts_with_a_diagnosing_question(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_billing_reaches_the_refund_branch(bot):
-    user, _ = await _opened(bot, "billing_after_cancel")
-    said = await _walk(user, ["解約後に請求が来た", "自分のアカウントだけ", "終了日が出ている",
+    user, _ = await opened(bot, "billing_after_cancel")
+    said = await walk(user, ["解約後に請求が来た", "自分のアカウントだけ", "終了日が出ている",
                               "請求は解約より前"])
     assert "更新日を過ぎてから解約すると" in said
     assert "返金" in said and "特典を一度も使っていなければ" in said
@@ -101,33 +85,33 @@ async def test_billing_reaches_the_refund_branch(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_billing_mistaken_join_goes_straight_to_refund(bot):
-    user, _ = await _opened(bot, "billing_after_cancel")
-    said = await _walk(user, ["間違えて入会していた"])
+    user, _ = await opened(bot, "billing_after_cancel")
+    said = await walk(user, ["間違えて入会していた"])
     assert "返金" in said and "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_billing_reaches_the_contact_branch_with_the_saved_mail(bot):
-    user, _ = await _opened(bot, "billing_after_cancel")
-    said = await _walk(user, ["まだプライムと表示される", "終了日が出ている"])
+    user, _ = await opened(bot, "billing_after_cancel")
+    said = await walk(user, ["まだプライムと表示される", "終了日が出ている"])
     assert "終了日（次の更新日）まで使える" in said and "解決しましたか？" in said
-    said = await _walk(user, ["終了日後も請求が来た", "自分のアカウントだけ", "終了日が出ている",
+    said = await walk(user, ["終了日後も請求が来た", "自分のアカウントだけ", "終了日が出ている",
                               "請求は解約より後"])
     assert "不具合" in said and "解約の確認メール" in said and "消さずに保存" in said
     assert "このボットがそれを聞くことはありません" in said
     assert "解決しましたか？" in said
-    said = await _walk(user, ["問い合わせの手順へ"])
+    said = await walk(user, ["問い合わせの手順へ"])
     assert "問い合わせ方法をご案内" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_billing_other_account_and_the_unpressed_last_button(bot):
-    user, _ = await _opened(bot, "billing_after_cancel")
-    said = await _walk(user, ["解約後に請求が来た", "別のアカウントがある"])
+    user, _ = await opened(bot, "billing_after_cancel")
+    said = await walk(user, ["解約後に請求が来た", "別のアカウントがある"])
     assert "家族" in said or "別のアカウント" in said
-    said = await _walk(user, ["どれも会員ではなかった", "終了日が出ていない"])
+    said = await walk(user, ["どれも会員ではなかった", "終了日が出ていない"])
     assert "特典と会員資格の終了" in said and "解決しましたか？" in said
-    said = await _walk(user, ["解約の手順へ"])
+    said = await walk(user, ["解約の手順へ"])
     assert "プライム会員の解約ですね" in said
 
 
@@ -136,24 +120,24 @@ async def test_billing_other_account_and_the_unpressed_last_button(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_account_close_walk_shows_the_5_day_mail_deadline(bot):
-    user, said = await _opened(bot, "account_close")
+    user, said = await opened(bot, "account_close")
     assert "プライムの解約" in said  # closing is not cancelling Prime
     assert "5日以内" in said and "元に戻せません" in said
-    said = await _walk(user, ["消えるものを見る"])
+    said = await walk(user, ["消えるものを見る"])
     assert "Kindle本" in said and "ギフトカードの残高" in said and "デジタルコンテンツ" in said
-    said = await _walk(user, ["次へ（メールの期限）"])
+    said = await walk(user, ["次へ（メールの期限）"])
     assert "確認メールは5日以内に返信" in said and "詐欺" in said
-    said = await _walk(user, ["次へ（閉鎖の手順）"])
+    said = await walk(user, ["次へ（閉鎖の手順）"])
     assert "アカウント閉鎖" in said and "5日以内に返信する" in said
     assert "このボットが聞くこともありません" in said
-    said = await _walk(user, ["返信できた（確認へ）"])
+    said = await walk(user, ["返信できた（確認へ）"])
     assert "5日以内" in said and "解決しましたか？" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_account_close_offers_prime_cancel_instead(bot):
-    user, _ = await _opened(bot, "account_close")
-    said = await _walk(user, ["プライムの解約だけにする"])
+    user, _ = await opened(bot, "account_close")
+    said = await walk(user, ["プライムの解約だけにする"])
     assert "プライム会員の解約ですね" in said
 
 
@@ -162,12 +146,12 @@ async def test_account_close_offers_prime_cancel_instead(bot):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_reminders_is_honest_and_gives_the_calendar_offsets(bot):
-    user, said = await _opened(bot, "reminders")
+    user, said = await opened(bot, "reminders")
     assert "準備中" in said and "カレンダー" in said
     assert "3日前" in said and "30日" in said and "5日以内" in said
-    said = await _walk(user, ["カレンダーへの入れ方へ"])
+    said = await walk(user, ["カレンダーへの入れ方へ"])
     assert "通知" in said and "解決しましたか？" in said
-    said = await _walk(user, ["無料体験の解約へ"])
+    said = await walk(user, ["無料体験の解約へ"])
     assert "3日前" in said
 
 

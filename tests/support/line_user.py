@@ -137,3 +137,19 @@ class LineUser:
 
 def texts(messages: list[dict[str, Any]]) -> str:
     return "\n".join(m["text"] for m in messages)
+
+
+async def opened(bot: Bot, route_id: str) -> tuple[LineUser, str]:
+    """A new friend who has opened a route as from the menu, and what the bot said."""
+    user = bot.user()
+    await user.say(user.follow())
+    said = texts(await user.open(route_id))
+    return user, said
+
+
+async def walk(user: LineUser, labels: list[str]) -> str:
+    """Tap each label in turn; everything the bot said on the way."""
+    said = ""
+    for label in labels:
+        said += "\n" + texts(await user.tap(label))
+    return said
