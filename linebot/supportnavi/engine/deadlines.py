@@ -1,0 +1,190 @@
+"""Deadline reminders, as pure date arithmetic: what a person gives, when to push, and when not.
+
+A reminder kind turns one date the person gives (a trial's end, the day a parcel came, ...)
+into a deadline and one or more push instants. Pushes fall in the person's allowed window
+(9:00-21:00 by default): one that would land in the quiet hours waits for the next allowed
+time. A date already past, or a deadline so close that no push would come before it, is
+refused with a reason instead of scheduled. Everything is computed in the bot's time zone
+(`SUPPORTNAVI_TZ`) and handed back in UTC.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+Kind = Literal[
+    "trial_cancel", "prime_renewal", "prime_pause_end", "return_window", "account_close_mail",
+    "support_followup", "seller_reply",
+]
+Refusal = Literal["past", "too_late"]
+# Whether the date a person gives lies ahead (a trial's end) or behind (the day a parcel came);
+# it decides the year of a date typed without one.
+Direction = Literal["future", "past"]
+
+WEEKDAYS = "月火水木金土日"
+
+
+@dataclass(frozen=True)
+class Window:
+    """The hours a person may be pushed to, in the bot's time zone."""
+
+    start: time = time(9, 0)
+    end: time = time(21, 0)
+
+    def __post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ValueError("a push window must start before it ends")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one kind turns the given date into a deadline and its pushes.
+
+    `deadline_days` is added to the given date; each notice is a number of days before the
+    deadline (negative: after the given date, for kinds that remind of a silence).
+    """
+
+    given: Direction
+    deadline_days: int
+    notices_before: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Days:
+    """The day counts the rules need, from the fact sheet (see `days_from_facts`)."""
+
+    trial_margin: int = 3
+    pause_max: int = 365
+    return_window: int = 30
+    account_close_reply: int = 5
+    followup_hours: int = 48
+
+
+def rules(days: Days) -> dict[Kind, Rule]:
+    followup_days = -(-days.followup_hours // 24)  # 48 hours -> 2 days, rounded up
+    return {
+        # the person gives the trial's last day: push 3 days before, and that morning
+        "trial_cancel": Rule("future", 0, (days.trial_margin, 0)),
+        "prime_renewal": Rule("future", 0, (days.trial_margin,)),
+        # the person gives the day the pause began: push 14 days before the 365-day limit
+        "prime_pause_end": Rule("past", days.pause_max, (14,)),
+        # the day the parcel came: push 5 days before day 30
+        "return_window": Rule("past", days.return_window, (5,)),
+        # the day the closure mail came: the next morning, and on day 4 of 5
+        "account_close_mail": Rule(
+            "past", days.account_close_reply,
+            (days.account_close_reply - 1, 1),
+        ),
+        # the day a mail or form went out: when 48 hours have passed with no answer
+        "support_followup": Rule("past", followup_days, (0,)),
+        # the day the seller was contacted: after 2 days, offer the A-to-z guarantee
+        "seller_reply": Rule("past", 2, (0,)),
+    }
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: Kind
+    given: date
+    deadline: date
+    pushes: tuple[datetime, ...]  # UTC, ascending, each inside the window
+
+
+@dataclass(frozen=True)
+class Refused:
+    kind: Kind
+    given: date
+    deadline: date
+    why: Refusal  # past: the deadline is gone; too_late: no push would come before it
+
+
+def plan(
+    kind: Kind, given: date, now: datetime, tz: ZoneInfo, *, days: Days | None = None,
+    window: Window | None = None,
+) -> Plan | Refused:
+    """When to push for `kind`, given the person's date; or why not."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    rule = rules(days or Days())[kind]
+    window = window or Window()
+    deadline = given + timedelta(days=rule.deadline_days)
+    local_now = now.astimezone(tz)
+    if deadline < local_now.date():
+        return Refused(kind, given, deadline, "past")
+    # the last moment a push still helps: the end of the window on the deadline day
+    last_useful = datetime.combine(deadline, window.end, tz)
+    pushes: list[datetime] = []
+    for before in rule.notices_before:
+        day = deadline - timedelta(days=before)
+        at = into_window(datetime.combine(day, window.start, tz), window)
+        if at < local_now:
+            continue
+        if at <= last_useful and at not in pushes:
+            pushes.append(at)
+    if not pushes:
+        return Refused(kind, given, deadline, "too_late")
+    return Plan(kind, given, deadline, tuple(sorted(p.astimezone(UTC) for p in pushes)))
+
+
+def into_window(at: datetime, window: Window) -> datetime:
+    """`at` if it falls inside the window, else the next time the window opens (same zone)."""
+    clock = at.timetz().replace(tzinfo=None)
+    if window.start <= clock < window.end:
+        return at
+    day = at.date() if clock < window.start else at.date() + timedelta(days=1)
+    return datetime.combine(day, window.start, at.tzinfo)
+
+
+def due_now(at: datetime, now: datetime, tz: ZoneInfo, window: Window) -> datetime:
+    """When a push due at `at` may go out, seen from `now`: a push found due during the quiet
+    hours (a dispatcher that was down, a retry) waits for the next window."""
+    moment = max(at, now).astimezone(tz)
+    return into_window(moment, window).astimezone(UTC)
+
+
+# --- dates as people write and read them ----------------------------------------------------
+
+_YMD = re.compile(r"(\d{4})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*日?")
+_MD = re.compile(r"(\d{1,2})\s*[月/]\s*(\d{1,2})\s*日?")
+
+
+def parse_date(text: str, today: date, direction: Direction) -> date | None:
+    """「12月5日」, 「2026/12/5」, 「2026年12月5日」, 「12/5」 (full-width too), or None.
+
+    A date without a year is the nearest one in `direction`: for a trial's end it is the next
+    12月5日 on or after today; for the day a parcel came, the last one on or before today.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    if (m := _YMD.search(text)) is not None:
+        return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if (m := _MD.search(text)) is None:
+        return None
+    month, day = int(m.group(1)), int(m.group(2))
+    candidate = _date(today.year, month, day)
+    if candidate is None and (month, day) != (2, 29):
+        return None
+    years = (0, 1, 2, 3, 4) if direction == "future" else (0, -1, -2, -3, -4)
+    for offset in years:  # 2月29日 may be up to four years away
+        found = _date(today.year + offset, month, day)
+        if found is None:
+            continue
+        if (direction == "future" and found >= today) or (direction == "past" and found <= today):
+            return found
+    return None
+
+
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def format_ja(day: date) -> str:
+    """12月5日(土): how the bot writes a date."""
+    return f"{day.month}月{day.day}日({WEEKDAYS[day.weekday()]})"

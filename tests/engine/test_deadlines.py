@@ -1,0 +1,143 @@
+"""Reminder arithmetic without I/O: the kinds' push times, quiet hours, refusals, dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from supportnavi.engine.deadlines import (
+    Plan,
+    Refused,
+    Window,
+    due_now,
+    format_ja,
+    into_window,
+    parse_date,
+    plan,
+)
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def at(y, m, d, hh=0, mm=0) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=TOKYO)
+
+
+def local(p: Plan) -> list[tuple[int, int, int, int]]:
+    return [(t.month, t.day, t.astimezone(TOKYO).hour, t.astimezone(TOKYO).minute)
+            for t in p.pushes]
+
+
+NOW = at(2026, 11, 23, 10, 0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "given", "deadline", "pushes"),
+    [
+        # trial ends 12/5: 3 days before, and the morning of the last day
+        ("trial_cancel", date(2026, 12, 5), date(2026, 12, 5), [(12, 2, 9, 0), (12, 5, 9, 0)]),
+        ("prime_renewal", date(2026, 12, 20), date(2026, 12, 20), [(12, 17, 9, 0)]),
+        # paused 2026/1/10: the limit is 365 days later, pushed 14 days before it
+        ("prime_pause_end", date(2026, 1, 10), date(2027, 1, 10), [(12, 27, 9, 0)]),
+        # parcel came 11/20: day 30 is 12/20, pushed 5 days before
+        ("return_window", date(2026, 11, 20), date(2026, 12, 20), [(12, 15, 9, 0)]),
+        # closure mail came today: tomorrow morning, and on day 4 of 5
+        ("account_close_mail", date(2026, 11, 23), date(2026, 11, 28),
+         [(11, 24, 9, 0), (11, 27, 9, 0)]),
+        ("support_followup", date(2026, 11, 23), date(2026, 11, 25), [(11, 25, 9, 0)]),
+        ("seller_reply", date(2026, 11, 22), date(2026, 11, 24), [(11, 24, 9, 0)]),
+    ],
+)
+def test_each_kind_pushes_at_the_right_instants(kind, given, deadline, pushes):
+    result = plan(kind, given, NOW, TOKYO)
+    assert isinstance(result, Plan)
+    assert result.deadline == deadline
+    assert local(result) == pushes
+    assert all(t.tzinfo is UTC for t in result.pushes)  # stored in UTC
+
+
+def test_a_deadline_already_gone_is_refused_as_past():
+    result = plan("return_window", date(2026, 10, 1), NOW, TOKYO)
+    assert result == Refused("return_window", date(2026, 10, 1), date(2026, 10, 31), "past")
+
+
+def test_a_deadline_too_close_for_any_push_is_refused_as_too_late():
+    late_evening = at(2026, 12, 5, 22, 0)
+    result = plan("trial_cancel", date(2026, 12, 5), late_evening, TOKYO)
+    assert isinstance(result, Refused) and result.why == "too_late"
+
+
+def test_pushes_already_past_are_dropped_but_later_ones_kept():
+    result = plan("trial_cancel", date(2026, 12, 5), at(2026, 12, 3, 12), TOKYO)
+    assert isinstance(result, Plan) and local(result) == [(12, 5, 9, 0)]
+
+
+def test_a_chosen_window_moves_the_pushes():
+    evening = Window(time(18, 0), time(20, 30))
+    result = plan("trial_cancel", date(2026, 12, 5), NOW, TOKYO, window=evening)
+    assert isinstance(result, Plan) and local(result) == [(12, 2, 18, 0), (12, 5, 18, 0)]
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (at(2026, 12, 2, 3, 0), at(2026, 12, 2, 9, 0)),  # 3 a.m. waits for 9:00
+        (at(2026, 12, 2, 9, 0), at(2026, 12, 2, 9, 0)),
+        (at(2026, 12, 2, 20, 59), at(2026, 12, 2, 20, 59)),
+        (at(2026, 12, 2, 21, 0), at(2026, 12, 3, 9, 0)),  # the window closes at 21:00
+        (at(2026, 12, 31, 23, 30), at(2027, 1, 1, 9, 0)),
+    ],
+)
+def test_quiet_hours_wait_for_the_next_window(when, expected):
+    assert into_window(when, Window()) == expected
+
+
+def test_a_push_found_due_in_the_night_waits_for_the_morning():
+    due = at(2026, 12, 2, 9, 0).astimezone(UTC)
+    night = at(2026, 12, 2, 23, 10).astimezone(UTC)  # the dispatcher was down all day
+    assert due_now(due, night, TOKYO, Window()) == at(2026, 12, 3, 9, 0)
+    assert due_now(due, at(2026, 12, 2, 8, 0), TOKYO, Window()) == due
+
+
+def test_a_window_must_be_a_window():
+    with pytest.raises(ValueError):
+        Window(time(21, 0), time(9, 0))
+
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("text", "direction", "expected"),
+    [
+        ("12月5日", "future", date(2026, 12, 5)),
+        ("１２月５日", "future", date(2026, 12, 5)),
+        ("2026/12/5", "future", date(2026, 12, 5)),
+        ("２０２６年１２月５日です", "future", date(2026, 12, 5)),
+        ("2027-01-10", "future", date(2027, 1, 10)),
+        ("1/10", "future", date(2027, 1, 10)),  # already past this year: next year's
+        ("11月20日に届いた", "past", date(2026, 11, 20)),
+        ("12月20日", "past", date(2025, 12, 20)),  # a delivery cannot be in the future
+        ("11月23日", "past", TODAY),
+        ("11月23日", "future", TODAY),
+        ("2月29日", "future", date(2028, 2, 29)),
+        ("2月30日", "future", None),
+        ("13月1日", "future", None),
+        ("2026/2/30", "future", None),
+        ("あした", "future", None),
+        ("", "past", None),
+    ],
+)
+def test_typed_dates(text, direction, expected):
+    assert parse_date(text, TODAY, direction) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "written"),
+    [(date(2026, 12, 5), "12月5日(土)"), (date(2026, 11, 23), "11月23日(月)"),
+     (date(2027, 1, 1), "1月1日(金)")],
+)
+def test_dates_are_written_the_japanese_way(day, written):
+    assert format_ja(day) == written
