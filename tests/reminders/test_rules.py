@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from supportnavi.engine.deadlines import (
+from supportnavi.reminders.rules import (
     Plan,
     Refused,
     Window,

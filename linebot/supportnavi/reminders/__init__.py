@@ -1,0 +1,1 @@
+"""Deadline reminders: the scheduling rules (pure) and the dispatcher that pushes them."""
