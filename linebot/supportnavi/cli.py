@@ -19,11 +19,67 @@ app = typer.Typer(help="supportnavi: an unofficial LINE guide to Amazon support.
                   no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+reminders_app = typer.Typer(help="Deadline reminders.", no_args_is_help=True)
+app.add_typer(reminders_app, name="reminders")
 
 
 def _logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@reminders_app.command("dispatch")
+def reminders_dispatch(
+    once: Annotated[bool, typer.Option("--once", help="one pass over what is due")] = False,
+    now: Annotated[
+        str | None, typer.Option("--now", help="fix the clock (ISO 8601, with an offset)")
+    ] = None,
+    interval: Annotated[float, typer.Option(help="seconds between passes")] = 15.0,
+) -> None:
+    """Push due reminders: once, or every --interval seconds until stopped."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    settings = Settings()
+    _logging(settings)
+    fixed: datetime | None = None
+    if now is not None:
+        try:
+            fixed = datetime.fromisoformat(now)
+        except ValueError:
+            typer.echo(f"--now {now!r} is not an ISO 8601 date-time", err=True)
+            raise typer.Exit(2) from None
+        if fixed.tzinfo is None:
+            typer.echo("--now needs an offset, e.g. 2026-12-02T09:00+09:00", err=True)
+            raise typer.Exit(2)
+        fixed = fixed.astimezone(UTC)
+
+    async def run() -> None:
+        from supportnavi.engine import load_scenarios
+        from supportnavi.line.sender import LineSender
+        from supportnavi.reminders.dispatcher import Dispatcher
+        from supportnavi.store.db import Database
+
+        db = Database(settings.database_url)
+        sender = LineSender(settings.effective_line_api_base_url(), settings.access_token,
+                            timeout=settings.line_timeout_seconds)
+        dispatcher = Dispatcher(db, sender, load_scenarios(settings.scenarios_dir),
+                                settings.zone)
+        try:
+            while True:
+                report = await dispatcher.run_once(fixed or datetime.now(UTC))
+                typer.echo(
+                    f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
+                    f"deferred {report.deferred}, skipped {report.skipped}"
+                )
+                if once:
+                    return
+                await asyncio.sleep(interval)
+        finally:
+            await sender.close()
+            await db.dispose()
+
+    asyncio.run(run())
 
 
 @db_app.command("upgrade")

@@ -55,6 +55,7 @@ class ConversationService:
 
             if event.type == "unfollow":
                 user.status, user.blocked_at = "blocked", now
+                await repo.skip_pending_reminders(session, event.user_key)
                 return None
             if event.type == "follow":
                 user.status, user.blocked_at = "active", None

@@ -24,6 +24,7 @@ from supportnavi.engine.model import (
     MAX_TEXT_UTF16,
     NAV_BUTTONS,
     PHONE_KINDS,
+    REMINDER_KINDS,
     Fact,
     Route,
     Scenarios,
@@ -274,6 +275,18 @@ def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> Non
             listed.add(route_id)
     for route_id in sorted(routes.keys() - listed):
         f.error(f"route {route_id!r} is not in the menu: every route must be listed", ["menu"])
+    for kind, reminder in system.reminders.items():
+        where = ["reminders", kind]
+        if kind not in REMINDER_KINDS:
+            f.error(f"reminder kind {kind!r} is unknown; known: {', '.join(REMINDER_KINDS)}",
+                    where)
+        if reminder.route not in routes:
+            f.error(f"reminder {kind!r} leads to route {reminder.route!r}, which does not exist",
+                    where)
+        _check_label(f, reminder.button, [*where, "button"])
+    for kind in REMINDER_KINDS:
+        if kind not in system.reminders:
+            f.error(f"reminders has no text for the kind {kind!r}", ["reminders"])
     if system.contact_route not in routes:
         f.error(f"contact_route {system.contact_route!r} does not exist", ["contact_route"])
     for name, label in system.labels.model_dump().items():

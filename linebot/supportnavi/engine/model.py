@@ -30,6 +30,11 @@ VERDICTS: tuple[Verdict, ...] = (
 # Fact kinds that are phone numbers: whose number it is decides the verdict. `phone` is one the
 # guides report as Amazon's; `unconfirmed_phone` one that a single guide gives and none confirms.
 PHONE_KINDS = ("phone", "unconfirmed_phone", "carrier_phone")
+# The kinds of deadline reminder (their date rules are in supportnavi.reminders.rules).
+REMINDER_KINDS = (
+    "trial_cancel", "prime_renewal", "prime_pause_end", "return_window", "account_close_mail",
+    "support_followup", "seller_reply",
+)
 
 
 class _Strict(BaseModel):
@@ -139,8 +144,18 @@ class MenuPage(_Strict):
     routes: list[str] = Field(min_length=1)
 
 
+class ReminderText(_Strict):
+    """What a pushed reminder of one kind says ({deadline} is 12月5日(土)), and where its button
+    leads."""
+
+    text: str = Field(min_length=1)
+    button: str = Field(min_length=1)
+    route: str
+
+
 class SystemFile(_Strict):
     menu: list[MenuPage] = Field(min_length=1)
+    reminders: dict[str, ReminderText] = Field(default_factory=dict)
     contact_route: str
     labels: SystemLabels
     texts: SystemTexts

@@ -33,6 +33,13 @@ class FakeLine:
     records: list[Recorded] = field(default_factory=list)
     used_reply_tokens: set[str] = field(default_factory=set)
     accepted_retry_keys: set[str] = field(default_factory=set)
+    # Answers to force on the next pushes, in order: (status, message, accepted). `accepted`
+    # means LINE took the message even though it answered an error (a 500 after delivery).
+    push_script: list[tuple[int, str, bool]] = field(default_factory=list)
+    push_attempt_keys: list[str | None] = field(default_factory=list)  # every try, answered or not
+
+    def fail_next_push(self, status: int, message: str = "", *, accepted: bool = False) -> None:
+        self.push_script.append((status, message or f"fake error {status}", accepted))
 
     def clear(self) -> None:
         self.records.clear()
@@ -89,6 +96,14 @@ class FakeLine:
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return JSONResponse({"message": "Authentication failed"}, 401)
             key = request.headers.get("x-line-retry-key")
+            self.push_attempt_keys.append(key)
+            if self.push_script:
+                status, message, accepted = self.push_script.pop(0)
+                if accepted:
+                    if key is not None:
+                        self.accepted_retry_keys.add(key)
+                    self._record(request, body)
+                return JSONResponse({"message": message}, status)
             if key is not None and key in self.accepted_retry_keys:
                 return JSONResponse(
                     {"message": "The retry key is already accepted"}, 409,

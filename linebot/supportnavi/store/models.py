@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
@@ -89,3 +89,31 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)
+
+
+class Reminder(Base):
+    """One push promised to one person. Its retry key is fixed when the row is made, so every
+    try (after a timeout, a 5xx, a crash) reuses it and LINE delivers it at most once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        Index("ix_reminders_due", "status", "next_attempt_at"),
+        Index("ix_reminders_user", "user_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    given: Mapped[date]
+    deadline: Mapped[date]
+    due_at: Mapped[datetime]
+    # pending | sent | failed | skipped (the person blocked the bot) | cancelled (they stopped it)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    retry_key: Mapped[str] = mapped_column(String(36))
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,7 +12,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supportnavi.store.models import ConversationState, Outbox, ProcessedEvent, StepRecord, User
+from supportnavi.store.models import (
+    ConversationState,
+    Outbox,
+    ProcessedEvent,
+    Reminder,
+    StepRecord,
+    User,
+)
 
 
 async def lock_user(session: AsyncSession, user_id: str, now: datetime) -> User:
@@ -72,3 +81,29 @@ async def finish_outbox(
     else:
         values.update(status="failed", error=(error or "")[:255])
     await session.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+
+
+def add_reminders(
+    session: AsyncSession, user_id: str, kind: str, given: date, deadline: date,
+    pushes: Sequence[datetime], now: datetime,
+) -> list[Reminder]:
+    """One row per push, each with its retry key fixed now, before any try."""
+    rows = [
+        Reminder(
+            id=str(uuid.uuid4()), user_id=user_id, kind=kind, given=given, deadline=deadline,
+            due_at=at, next_attempt_at=at, status="pending", retry_key=str(uuid.uuid4()),
+            attempts=0, created_at=now,
+        )
+        for at in pushes
+    ]
+    session.add_all(rows)
+    return rows
+
+
+async def skip_pending_reminders(session: AsyncSession, user_id: str) -> None:
+    """The person blocked the bot: nothing more is pushed, and the rows stay, as skipped."""
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.user_id == user_id, Reminder.status == "pending")
+        .values(status="skipped", error="the person blocked the bot")
+    )

@@ -1,0 +1,20 @@
+"""What a pushed reminder says: system.yaml's text for its kind, with the deadline filled in
+and a button that opens the route where the person can act."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from supportnavi.engine import OutText, QuickReply, Scenarios, postback
+from supportnavi.reminders.rules import format_ja
+
+
+def render(scenarios: Scenarios, kind: str, deadline: date) -> list[OutText]:
+    text = scenarios.system.reminders[kind]
+    buttons = (
+        QuickReply(label=text.button, kind="postback",
+                   data=postback.encode(postback.Tap(f"route:{text.route}"))),
+        QuickReply(label=scenarios.system.labels.menu, kind="postback",
+                   data=postback.encode(postback.Tap("action:menu"))),
+    )
+    return [OutText(text.text.replace("{deadline}", format_ja(deadline)), buttons)]
