@@ -167,27 +167,3 @@ async def test_devices_troubleshooting_table(bot, symptom, expected):
         assert word in said, word
     said += await walk(user, ["直った"])
     assert "解決しましたか？" in said
-
-
-# --- typed phrases open the routes ------------------------------------------------------------
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    ("typed", "opening"),
-    [
-        ("ログインできない", "ログインできないのですね"),
-        ("パスワードを忘れました", "ログインできないのですね"),
-        ("アカウントがロックされた", "ログインできないのですね"),
-        ("フィッシング詐欺かもしれません", "怪しいメールやSMSが届いたとき"),
-        ("怪しいSMSのリンクを押してしまった", "怪しいメールやSMSが届いたとき"),
-        ("２段階認証を設定したい", "怪しいメールやSMSが届いたとき"),
-        ("Fire TVが動かない", "いちばん近い症状"),
-        ("キンドルで本が読めない", "いちばん近い症状"),
-    ],
-)
-async def test_typed_phrase_opens_the_route(bot, typed, opening):
-    user = bot.user()
-    await user.say(user.follow())
-    said = texts(await user.say(user.text(typed)))
-    assert opening in said

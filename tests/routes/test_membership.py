@@ -177,20 +177,3 @@ async def test_prime_cancel_leads_to_trial_and_pause(bot, label, expected):
     await user.tap("プライム会員をやめる")
     assert expected in texts(await user.tap(label))
     assert "どの方法で進めますか" in texts(await user.tap("戻る"))
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("無料体験が有料になる前にやめたい", "有料になる前にやめる方法"),
-        ("一時停止したいです", "「一時停止」をご案内します"),
-        ("解約したのに請求が来ました", "いちばん近いもの"),
-        ("アマゾンのアカウントを削除したい", "アカウントを閉鎖（削除）する手続き"),
-        ("リマインダーを使いたい", "準備中"),
-    ],
-)
-async def test_typing_a_natural_phrase_opens_the_route(bot, typed, expected):
-    user = bot.user()
-    await user.say(user.follow())
-    assert expected in texts(await user.say(user.text(typed)))

@@ -150,28 +150,3 @@ async def test_marketplace_evidence_to_keep(bot):
     said += await walk(user, ["残しておく証拠を見る"])
     for item in ["メッセージ", "写真", "追跡番号", "注文番号"]:
         assert item in said
-
-
-# --- typed words open the right route -----------------------------------------------------------
-
-
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize(
-    ("typed", "expected"),
-    [
-        ("荷物が届かない", "荷物のことですね"),
-        ("にもつが届かないです", "荷物のことですね"),
-        ("配達完了になってるのに無い", "荷物のことですね"),
-        ("返品したい", "返品・交換の案内です"),
-        ("注文をキャンセルしたい", "注文のキャンセル・変更の案内です"),
-        ("受け取り拒否したい", "注文のキャンセル・変更の案内です"),
-        ("出品者から返事がこない", "マーケットプレイス出品者"),
-        ("出品者から荷物が届かない", "マーケットプレイス出品者"),
-        ("A-to-z保証", "マーケットプレイス出品者"),
-    ],
-)
-async def test_typed_words_open_the_route(bot, typed, expected):
-    user = bot.user()
-    await user.say(user.follow())
-    said = texts(await user.say(user.text(typed)))
-    assert expected in said

@@ -1,0 +1,44 @@
+"""Typed phrases open the right route: what people write, not what the buttons say."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.line_user import texts
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("typed", "opening"),
+    [
+        # account
+        ("ログインできない", "ログインできないのですね"),
+        ("パスワードを忘れました", "ログインできないのですね"),
+        ("アカウントがロックされた", "ログインできないのですね"),
+        ("フィッシング詐欺かもしれません", "怪しいメールやSMSが届いたとき"),
+        ("怪しいSMSのリンクを押してしまった", "怪しいメールやSMSが届いたとき"),
+        ("２段階認証を設定したい", "怪しいメールやSMSが届いたとき"),
+        ("Fire TVが動かない", "いちばん近い症状"),
+        ("キンドルで本が読めない", "いちばん近い症状"),
+        # membership
+        ("無料体験が有料になる前にやめたい", "有料になる前にやめる方法"),
+        ("一時停止したいです", "「一時停止」をご案内します"),
+        ("解約したのに請求が来ました", "いちばん近いもの"),
+        ("アマゾンのアカウントを削除したい", "アカウントを閉鎖（削除）する手続き"),
+        ("リマインダーを使いたい", "準備中"),
+        # orders
+        ("荷物が届かない", "荷物のことですね"),
+        ("にもつが届かないです", "荷物のことですね"),
+        ("配達完了になってるのに無い", "荷物のことですね"),
+        ("返品したい", "返品・交換の案内です"),
+        ("注文をキャンセルしたい", "注文のキャンセル・変更の案内です"),
+        ("受け取り拒否したい", "注文のキャンセル・変更の案内です"),
+        ("出品者から返事がこない", "マーケットプレイス出品者"),
+        ("出品者から荷物が届かない", "マーケットプレイス出品者"),
+        ("A-to-z保証", "マーケットプレイス出品者"),
+    ],
+)
+async def test_a_typed_phrase_opens_its_route(bot, typed, opening):
+    user = bot.user()
+    await user.say(user.follow())
+    assert opening in texts(await user.say(user.text(typed)))
