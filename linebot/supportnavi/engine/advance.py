@@ -24,6 +24,7 @@ from supportnavi.engine.model import (
     Step,
     Text,
 )
+from supportnavi.engine.postback import global_reply
 from supportnavi.engine.text import fold
 
 RESOLVED_YES = "resolved:yes"
@@ -267,13 +268,13 @@ class _Turn:
 
     def _menu_replies(self, page: int = 0) -> list[QuickReply]:
         replies = [
-            self._global(self._menu_label(r), f"route:{r}") for r in self.system.menu[page].routes
+            global_reply(self._menu_label(r), f"route:{r}") for r in self.system.menu[page].routes
         ]
         replies.extend(
-            self._global(other.label, f"menu:{i}")
+            global_reply(other.label, f"menu:{i}")
             for i, other in enumerate(self.system.menu) if i != page
         )
-        replies.append(self._global(self.system.labels.help, "action:help"))
+        replies.append(global_reply(self.system.labels.help, "action:help"))
         return replies
 
     def _node_replies(self, route: Route, node: Node) -> list[QuickReply]:
@@ -284,21 +285,21 @@ class _Turn:
         replies.extend(self._button(route, b) for b in node.buttons)
         if self.state.stack:
             replies.append(self._local(route, self.system.labels.back, "action:back"))
-        replies.append(self._global(self.system.labels.menu, "action:menu"))
+        replies.append(global_reply(self.system.labels.menu, "action:menu"))
         return replies
 
     def _resolved_no_replies(self) -> list[QuickReply]:
         replies = []
         contact = self.system.contact_route
         if self.state.route != contact:
-            replies.append(self._global(self.system.labels.contact, f"route:{contact}"))
+            replies.append(global_reply(self.system.labels.contact, f"route:{contact}"))
         here = self._here()
         if here is not None:
             route, node = here
             room = MAX_QUICK_REPLIES - len(replies) - 2  # keep back and menu
             replies.extend(self._button(route, b) for b in node.buttons[:room])
             replies.append(self._local(route, self.system.labels.back, "action:back"))
-        replies.append(self._global(self.system.labels.menu, "action:menu"))
+        replies.append(global_reply(self.system.labels.menu, "action:menu"))
         return replies
 
     def _button(self, route: Route, button: Button) -> QuickReply:
@@ -309,10 +310,6 @@ class _Turn:
     def _local(self, route: Route, label: str, key: str) -> QuickReply:
         data = postback.encode(postback.Tap(key, route.id, self.state.node))
         return QuickReply(label=label, kind="postback", data=data)
-
-    @staticmethod
-    def _global(label: str, key: str) -> QuickReply:
-        return QuickReply(label=label, kind="postback", data=postback.encode(postback.Tap(key)))
 
     def _shown_replies(self) -> list[QuickReply]:
         here = self._here()

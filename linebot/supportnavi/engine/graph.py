@@ -15,7 +15,7 @@ from grandalf.graphs import Edge, Graph, Vertex
 from grandalf.layouts import SugiyamaLayout
 from grandalf.routing import route_with_lines
 
-from supportnavi.engine.model import Route
+from supportnavi.engine.model import Node, Route
 
 FONT = "'Noto Sans JP','Hiragino Sans','Yu Gothic',Meiryo,sans-serif"
 FONT_SIZE = 13
@@ -29,18 +29,25 @@ def mermaid(route: Route) -> str:
     for node_id, node in route.nodes.items():
         if node.title:
             lines.append(f'    {node_id} : {node.title.replace(":", " ")}')
-        for button in node.buttons:
-            label = button.label.replace(":", " ")
-            if button.to is not None:
-                lines.append(f"    {node_id} --> {button.to} : {label}")
-            elif button.route is not None:
-                lines.append(f"    {node_id} --> route_{button.route} : {label}")
-        if node.input is not None:
-            for verdict, target in node.input.next.items():
-                lines.append(f"    {node_id} --> {target} : 番号 {verdict}")
+        for target, label in _node_edges(node):
+            target = target.replace("route:", "route_")
+            lines.append(f"    {node_id} --> {target} : {label.replace(':', ' ')}")
         if node.end:
             lines.append(f"    {node_id} --> [*]")
     return "\n".join(lines)
+
+
+def _node_edges(node: Node) -> list[tuple[str, str]]:
+    """(target, label) for each way on from a node: a node id, or route:<id> for a route."""
+    edges: list[tuple[str, str]] = []
+    for button in node.buttons:
+        if button.to is not None:
+            edges.append((button.to, button.label))
+        elif button.route is not None:
+            edges.append((f"route:{button.route}", button.label))
+    if node.input is not None:
+        edges.extend((target, f"番号 {verdict}") for verdict, target in node.input.next.items())
+    return edges
 
 
 @dataclass
@@ -73,17 +80,8 @@ def _text_width(text: str) -> float:
 
 
 def _edges(route: Route) -> list[tuple[str, str, str]]:
-    edges: list[tuple[str, str, str]] = []
-    for node_id, node in route.nodes.items():
-        for button in node.buttons:
-            if button.to is not None:
-                edges.append((node_id, button.to, button.label))
-            elif button.route is not None:
-                edges.append((node_id, f"route:{button.route}", button.label))
-        if node.input is not None:
-            for verdict, target in node.input.next.items():
-                edges.append((node_id, target, f"番号→{verdict}"))
-    return edges
+    return [(n, target, label) for n, node in route.nodes.items()
+            for target, label in _node_edges(node)]
 
 
 def svg(route: Route) -> str:

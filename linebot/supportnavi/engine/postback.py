@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
+from supportnavi.engine.model import QuickReply
+
 VERSION = "1"
 
 
@@ -40,3 +42,8 @@ def decode(data: str) -> Tap | None:
     if (route is None) != (node is None):
         return None
     return Tap(key=fields["k"], route=route, node=node)
+
+
+def global_reply(label: str, key: str) -> QuickReply:
+    """A button valid from anywhere (open a route, the menu): its data names no node."""
+    return QuickReply(label=label, kind="postback", data=encode(Tap(key)))

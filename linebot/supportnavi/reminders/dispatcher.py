@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select, update
@@ -47,7 +47,7 @@ class _Claimed:
     id: str
     user_id: str
     kind: str
-    deadline_text: str
+    deadline: date
     retry_key: str
     attempts: int
     first_attempt_at: datetime | None
@@ -98,7 +98,7 @@ class Dispatcher:
                 reminder.claimed_until = now + self.lease
                 claimed.append(_Claimed(
                     reminder.id, reminder.user_id, reminder.kind,
-                    reminder.deadline.isoformat(), reminder.retry_key, reminder.attempts,
+                    reminder.deadline, reminder.retry_key, reminder.attempts,
                     _maybe_utc(reminder.first_attempt_at), _utc(reminder.next_attempt_at),
                     user_status == "blocked",
                 ))
@@ -140,7 +140,7 @@ class Dispatcher:
             await self._block_user(row.user_id, now)
 
     def _messages(self, row: _Claimed) -> list[OutText]:
-        return render(self.scenarios, row.kind, datetime.fromisoformat(row.deadline_text).date())
+        return render(self.scenarios, row.kind, row.deadline)
 
     async def _finish(self, reminder_id: str, **values: object) -> None:
         await self._update(reminder_id, claimed_until=None, **values)

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from supportnavi.engine import OutText, QuickReply, Scenarios, postback
+from supportnavi.engine import OutText, Scenarios, postback
 from supportnavi.reminders.rules import format_ja
 
 
 def render(scenarios: Scenarios, kind: str, deadline: date) -> list[OutText]:
     text = scenarios.system.reminders[kind]
     buttons = (
-        QuickReply(label=text.button, kind="postback",
-                   data=postback.encode(postback.Tap(f"route:{text.route}"))),
-        QuickReply(label=scenarios.system.labels.menu, kind="postback",
-                   data=postback.encode(postback.Tap("action:menu"))),
+        postback.global_reply(text.button, f"route:{text.route}"),
+        postback.global_reply(scenarios.system.labels.menu, "action:menu"),
     )
     return [OutText(text.text.replace("{deadline}", format_ja(deadline)), buttons)]
