@@ -338,9 +338,9 @@ class _Turn:
     def _route_by_keywords(self, typed: str) -> str | None:
         """The route whose matching keyword group is most specific (most characters matched).
 
-        「プライム 解約 請求」 matches both prime_cancel's [プライム, 解約] and
-        billing_after_cancel's [解約, 請求, プライム]; the longer match wins. On a tie, the
-        route that comes first in file order does.
+        「出品者から荷物が届かない」 matches delivery's [荷物, ない] and marketplace's
+        [出品者, 届かな]; the longer match, marketplace, wins. On a tie, the route that comes
+        first in file order does.
         """
         best: tuple[int, str] | None = None
         for route_id, route in self.sc.routes.items():
