@@ -120,6 +120,7 @@ class SystemLabels(_Strict):
     resolved_yes: str
     resolved_no: str
     contact: str
+    stop_reminder: str
 
 
 class SystemTexts(_Strict):

@@ -47,6 +47,7 @@ class _Claimed:
     id: str
     user_id: str
     kind: str
+    given: date
     deadline: date
     retry_key: str
     attempts: int
@@ -97,7 +98,7 @@ class Dispatcher:
             for reminder, user_status in rows:
                 reminder.claimed_until = now + self.lease
                 claimed.append(_Claimed(
-                    reminder.id, reminder.user_id, reminder.kind,
+                    reminder.id, reminder.user_id, reminder.kind, reminder.given,
                     reminder.deadline, reminder.retry_key, reminder.attempts,
                     _maybe_utc(reminder.first_attempt_at), _utc(reminder.next_attempt_at),
                     user_status == "blocked",
@@ -140,7 +141,7 @@ class Dispatcher:
             await self._block_user(row.user_id, now)
 
     def _messages(self, row: _Claimed) -> list[OutText]:
-        return render(self.scenarios, row.kind, row.deadline)
+        return render(self.scenarios, row.kind, row.given, row.deadline)
 
     async def _finish(self, reminder_id: str, **values: object) -> None:
         await self._update(reminder_id, claimed_until=None, **values)

@@ -24,6 +24,9 @@ class User(Base):
     first_seen: Mapped[datetime]
     last_seen: Mapped[datetime]
     blocked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The hours (in SUPPORTNAVI_TZ) the person accepts pushes in; NULL: the default 9:00-21:00.
+    push_start_hour: Mapped[int | None] = mapped_column(Integer, default=None)
+    push_end_hour: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 class ConversationState(Base):
