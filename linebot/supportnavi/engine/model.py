@@ -218,15 +218,21 @@ Input = Follow | Text | Postback | OtherMessage
 
 # --- outcome ------------------------------------------------------------------------------------
 
-QuickReplyKind = Literal["postback", "uri"]
+QuickReplyKind = Literal["postback", "uri", "date"]
 
 
 @dataclass(frozen=True)
 class QuickReply:
+    """A button under a bubble. `date` opens LINE's date picker (YYYY-MM-DD bounds in
+    `initial`, `min`, `max`) and posts `data` back with the chosen date."""
+
     label: str
     kind: QuickReplyKind
     data: str = ""
     uri: str = ""
+    initial: str = ""
+    min: str = ""
+    max: str = ""
 
 
 @dataclass(frozen=True)

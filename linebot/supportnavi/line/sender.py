@@ -14,6 +14,7 @@ from linebot.v3.messaging import (
     AsyncApiClient,
     AsyncMessagingApi,
     Configuration,
+    DatetimePickerAction,
     PostbackAction,
     PushMessageRequest,
     QuickReply,
@@ -107,4 +108,9 @@ def external(uri: str) -> str:
 def _item(q: EngineQuickReply) -> QuickReplyItem:
     if q.kind == "uri":
         return QuickReplyItem(action=URIAction(label=q.label, uri=external(q.uri)))
+    if q.kind == "date":
+        return QuickReplyItem(action=DatetimePickerAction(
+            label=q.label, data=q.data, mode="date",
+            initial=q.initial or None, min=q.min or None, max=q.max or None,
+        ))
     return QuickReplyItem(action=PostbackAction(label=q.label, data=q.data, display_text=q.label))
