@@ -15,6 +15,7 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     Configuration,
     DatetimePickerAction,
+    MulticastRequest,
     PostbackAction,
     PushMessageRequest,
     QuickReply,
@@ -34,8 +35,14 @@ log = logging.getLogger(__name__)
 class LineSender:
     """Made and closed in the app's lifespan; one HTTP connection pool per process."""
 
-    def __init__(self, base_url: str, access_token: str, timeout: float = 5.0) -> None:
+    def __init__(
+        self, base_url: str, access_token: str, timeout: float = 5.0, *,
+        max_connections: int | None = None,
+    ) -> None:
         configuration = Configuration(host=base_url, access_token=access_token)
+        if max_connections is not None:
+            # the SDK's default pool is 5 per CPU; the reminder dispatcher sends concurrently
+            configuration.connection_pool_maxsize = max_connections
         self._client = AsyncApiClient(configuration)
         self._api = AsyncMessagingApi(self._client)
         self._timeout = timeout
@@ -53,12 +60,20 @@ class LineSender:
             "push", self._api.push_message_with_http_info(request, x_line_retry_key=retry_key)
         )
 
+    async def multicast(self, to: list[str], messages: list[OutText], retry_key: str) -> SendResult:
+        """The same messages to up to 500 people in one request; 409 (the key was accepted
+        before) is a success for every one of them."""
+        request = MulticastRequest(to=to, messages=to_sdk(messages))
+        return await self._call(
+            "multicast", self._api.multicast_with_http_info(request, x_line_retry_key=retry_key)
+        )
+
     async def _call(self, op: str, call: object) -> SendResult:
         try:
             response: Any = await asyncio.wait_for(call, self._timeout)  # type: ignore[arg-type]
         except ApiException as exc:
             message = _error_message(exc.body)
-            if op == "push" and exc.status == 409:
+            if op in ("push", "multicast") and exc.status == 409:
                 return SendResult(ok=True, status=409)  # this retry key was accepted before
             invalid = op == "reply" and exc.status == 400 and "reply token" in message.lower()
             return SendResult(ok=False, status=exc.status, error=message, token_invalid=invalid)
