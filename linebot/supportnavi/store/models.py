@@ -102,6 +102,7 @@ class Reminder(Base):
     __table_args__ = (
         Index("ix_reminders_due", "status", "next_attempt_at"),
         Index("ix_reminders_user", "user_id", "status"),
+        Index("ix_reminders_batch", "batch_key"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -113,6 +114,10 @@ class Reminder(Base):
     # pending | sent | failed | skipped (the person blocked the bot) | cancelled (they stopped it)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     retry_key: Mapped[str] = mapped_column(String(36))
+    # Set before the first try when the row goes out in a multicast with others: the batch's
+    # X-Line-Retry-Key, shared by every row of it, so a retry after a crash sends the same
+    # request again. NULL: the row goes alone, by push, with its own retry_key.
+    batch_key: Mapped[str | None] = mapped_column(String(36), default=None)
     next_attempt_at: Mapped[datetime]
     claimed_until: Mapped[datetime | None] = mapped_column(default=None)
     first_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
