@@ -1,14 +1,24 @@
 """A fake LINE Messaging API. It records every request, and behaves like LINE where the bot
-depends on it: a reply token works once, a push retry key is accepted once (409 after)."""
+depends on it: a reply token works once, a push or multicast retry key is accepted once (409
+after), and, when asked, the per-second rate limits and the monthly quota answer 429 with
+LINE's own messages. Counters (`/_stats`) tell a benchmark how many requests came and how many
+times each person and each retry key got a message, so duplicates can be counted."""
 
 from __future__ import annotations
 
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+# LINE's messages for its two kinds of 429
+RATE_LIMIT_MESSAGE = "The API rate limit has been exceeded. Try again later."
+MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
+# LINE's published per-channel limits, in requests per second
+LINE_RATE_LIMITS = {"push": 2000, "multicast": 200}
 
 
 @dataclass
@@ -37,12 +47,69 @@ class FakeLine:
     # means LINE took the message even though it answered an error (a 500 after delivery).
     push_script: list[tuple[int, str, bool]] = field(default_factory=list)
     push_attempt_keys: list[str | None] = field(default_factory=list)  # every try, answered or not
+    multicast_script: list[tuple[int, str, bool]] = field(default_factory=list)
+    multicast_attempt_keys: list[str | None] = field(default_factory=list)
+    # Requests per second per endpoint ("push", "multicast") beyond which it answers 429 like
+    # LINE; None: no limit (the default). `enforce_line_rate_limits()` sets LINE's own.
+    rate_limits: dict[str, float] | None = None
+    # Once set, every push and multicast answers 429 "You have reached your monthly limit."
+    quota_exhausted: bool = False
+    # Counters: requests that came (any answer), requests accepted, 429s for the rate, and
+    # how many times each person and each retry key got a message (more than 1: a duplicate).
+    calls: Counter[str] = field(default_factory=Counter)
+    accepted: Counter[str] = field(default_factory=Counter)
+    rate_limited: Counter[str] = field(default_factory=Counter)
+    delivered_to: Counter[str] = field(default_factory=Counter)
+    delivered_by_key: Counter[str] = field(default_factory=Counter)
+    _recent: dict[str, deque[float]] = field(default_factory=dict)
 
     def fail_next_push(self, status: int, message: str = "", *, accepted: bool = False) -> None:
         self.push_script.append((status, message or f"fake error {status}", accepted))
 
+    def fail_next_multicast(
+        self, status: int, message: str = "", *, accepted: bool = False
+    ) -> None:
+        self.multicast_script.append((status, message or f"fake error {status}", accepted))
+
+    def enforce_line_rate_limits(self, scale: float = 1.0) -> None:
+        """Answer 429 beyond LINE's per-second limits (times `scale`)."""
+        self.rate_limits = {op: limit * scale for op, limit in LINE_RATE_LIMITS.items()}
+
+    def duplicates(self) -> int:
+        """Messages delivered more than once to the same person under the same retry key."""
+        return sum(n - 1 for n in self.delivered_by_key.values() if n > 1)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "calls": dict(self.calls), "accepted": dict(self.accepted),
+            "rate_limited": dict(self.rate_limited),
+            "recipients": sum(self.delivered_to.values()),
+            "people": len(self.delivered_to), "duplicates": self.duplicates(),
+        }
+
     def clear(self) -> None:
         self.records.clear()
+
+    def _over_rate(self, op: str) -> bool:
+        """A sliding one-second window per endpoint: over the limit answers 429."""
+        limit = (self.rate_limits or {}).get(op)
+        if limit is None:
+            return False
+        now = time.monotonic()
+        recent = self._recent.setdefault(op, deque())
+        while recent and recent[0] <= now - 1.0:
+            recent.popleft()
+        if len(recent) >= limit:
+            self.rate_limited[op] += 1
+            return True
+        recent.append(now)
+        return False
+
+    def _deliver(self, op: str, key: str | None, to: list[str]) -> None:
+        self.accepted[op] += 1
+        for user_id in to:
+            self.delivered_to[user_id] += 1
+            self.delivered_by_key[f"{key}:{user_id}"] += 1
 
     def bodies(self, path: str) -> list[Any]:
         return [r.body for r in self.records if r.path == path]
@@ -90,19 +157,28 @@ class FakeLine:
             self._record(request, body)
             return JSONResponse(self._sent(body))
 
-        @app.post("/v2/bot/message/push")
-        async def push(request: Request) -> JSONResponse:
+        async def send(request: Request, op: str) -> JSONResponse:
+            """Push and multicast: the same retry-key, script, rate and quota rules."""
             body = await json_body(request)
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return JSONResponse({"message": "Authentication failed"}, 401)
+            self.calls[op] += 1
             key = request.headers.get("x-line-retry-key")
-            self.push_attempt_keys.append(key)
-            if self.push_script:
-                status, message, accepted = self.push_script.pop(0)
+            script = self.push_script if op == "push" else self.multicast_script
+            (self.push_attempt_keys if op == "push" else self.multicast_attempt_keys).append(key)
+            raw_to = body.get("to") if isinstance(body, dict) else None
+            to = [raw_to] if isinstance(raw_to, str) else [str(t) for t in raw_to or []]
+            if self._over_rate(op):
+                return JSONResponse({"message": RATE_LIMIT_MESSAGE}, 429)
+            if self.quota_exhausted:
+                return JSONResponse({"message": MONTHLY_LIMIT_MESSAGE}, 429)
+            if script:
+                status, message, accepted = script.pop(0)
                 if accepted:
                     if key is not None:
                         self.accepted_retry_keys.add(key)
                     self._record(request, body)
+                    self._deliver(op, key, to)
                 return JSONResponse({"message": message}, status)
             if key is not None and key in self.accepted_retry_keys:
                 return JSONResponse(
@@ -112,7 +188,20 @@ class FakeLine:
             if key is not None:
                 self.accepted_retry_keys.add(key)
             self._record(request, body)
-            return JSONResponse(self._sent(body))
+            self._deliver(op, key, to)
+            return JSONResponse(self._sent(body) if op == "push" else {})
+
+        @app.post("/v2/bot/message/push")
+        async def push(request: Request) -> JSONResponse:
+            return await send(request, "push")
+
+        @app.post("/v2/bot/message/multicast")
+        async def multicast(request: Request) -> JSONResponse:
+            return await send(request, "multicast")
+
+        @app.get("/_stats")
+        async def stats() -> dict[str, Any]:
+            return self.stats()
 
         @app.get("/_records")
         async def records(after: int = 0) -> dict[str, Any]:
