@@ -37,6 +37,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, alias="SUPPORTNAVI_MAX_BODY_BYTES")
     line_timeout_seconds: float = Field(default=5.0, alias="SUPPORTNAVI_LINE_TIMEOUT")
     log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
+    # The reminder dispatcher: inside `serve` unless turned off (`serve --no-dispatcher`).
+    dispatcher: bool = Field(default=True, alias="SUPPORTNAVI_DISPATCHER")
+    dispatch_interval_seconds: float = Field(default=30.0, gt=0,
+                                             alias="SUPPORTNAVI_DISPATCH_INTERVAL")
+    # LINE's published per-channel limits; `serve --workers N` gives each worker 1/N of them.
+    push_rate: float = Field(default=2000.0, gt=0, alias="SUPPORTNAVI_PUSH_RATE")
+    multicast_rate: float = Field(default=200.0, gt=0, alias="SUPPORTNAVI_MULTICAST_RATE")
+    dispatch_concurrency: int = Field(default=64, ge=1, alias="SUPPORTNAVI_DISPATCH_CONCURRENCY")
+    # how long a 429 "monthly limit" stops the sending, and a rate 429 halves the rate
+    quota_pause_seconds: float = Field(default=3600.0, ge=0, alias="SUPPORTNAVI_QUOTA_PAUSE")
+    rate_slowdown_seconds: float = Field(default=60.0, ge=0, alias="SUPPORTNAVI_RATE_SLOWDOWN")
+    workers: int = Field(default=1, ge=1, alias="SUPPORTNAVI_WORKERS")  # set by `serve`
 
     @field_validator("line_channel_secret", "line_channel_access_token", "admin_token")
     @classmethod

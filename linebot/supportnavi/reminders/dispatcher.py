@@ -1,19 +1,41 @@
-"""The reminder dispatcher: claims due rows, pushes each with its own retry key, records how it
-went. Safe to run as several processes on PostgreSQL (`FOR UPDATE SKIP LOCKED` plus a claim
-lease), and safe to kill at any moment: a row claimed by a process that died is claimed again
-when its lease runs out, and its retry key makes LINE answer 409 if the first try got through.
+"""The reminder dispatcher: claims due rows, sends them, records how it went.
+
+Rows due in the same minute with the same text (same kind and dates, same push window) go out
+together as one multicast of up to 500 people; a row whose message nobody shares goes alone by
+push. Which way a row goes is written in the claim, before the first try: a multicast batch
+gets a `batch_key` (its X-Line-Retry-Key, on every row of it), a lone row keeps its own
+`retry_key`. A retry after a 5xx, a timeout or a crash therefore sends the very same request
+with the very same key, and LINE answers 409 if the first one got through.
+
+Safe to run as several processes (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on
+SQLite, plus a claim lease), and safe to kill at any moment: a row claimed by a process that
+died is claimed again when its lease runs out.
+
+Requests go out concurrently, under a rate that never goes over LINE's limit in any second
+(aiolimiter's leaky bucket). A 429 for the rate halves it for a while; a 429 for the monthly
+message quota pauses the dispatcher.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiolimiter import AsyncLimiter
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from supportnavi.conversation.events import SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
 from supportnavi.reminders.messages import render
@@ -25,21 +47,94 @@ log = logging.getLogger(__name__)
 
 # LINE keeps a retry key for 24 hours; past that a retry could deliver twice, so we stop.
 RETRY_KEY_LIFETIME = timedelta(hours=23)
+MULTICAST_MAX = 500  # recipients per multicast request (LINE's limit)
 _BLOCKED = re.compile(r"friend|block|unfollow", re.IGNORECASE)
+# LINE's 429 says which limit was hit: "You have reached your monthly limit." (the plan's
+# message quota: nothing more goes out this month) or "The API rate limit has been exceeded.
+# Try again later." (requests per second: slow down).
+_MONTHLY_QUOTA = re.compile(r"monthly limit", re.IGNORECASE)
+QUOTA_PAUSE_REASON = "monthly quota"
 
 
 @dataclass
 class Report:
-    sent: int = 0
+    sent: int = 0  # rows (people) delivered, by push or multicast
     retried: int = 0
     failed: int = 0
-    deferred: int = 0  # due in the quiet hours: moved to the next window
+    deferred: int = 0  # due outside the person's push window: moved to its next opening
     skipped: int = 0  # the person has blocked the bot
+    released: int = 0  # claimed, then left for later because sending was paused
+    pushes: int = 0  # push requests made
+    multicasts: int = 0  # multicast requests made
+    paused: str | None = None  # why sending stopped (the monthly quota), if it did
     errors: list[str] = field(default_factory=list)
 
     @property
     def handled(self) -> int:
         return self.sent + self.retried + self.failed + self.deferred + self.skipped
+
+
+class Rate:
+    """At most `per_second` requests in any one-second window.
+
+    aiolimiter's leaky bucket drains at 95% of the rate and holds at most 5% of it as a burst,
+    so a burst plus a full second of steady sending still stays under the limit (for rates of
+    2/s and up). `slow_down()` halves it (a 429 from LINE) until `slowdown` seconds pass.
+    """
+
+    BURST = 0.05
+
+    def __init__(
+        self, per_second: float, *, slowdown: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_second <= 0:
+            raise ValueError("a rate must be positive")
+        self.limit = per_second
+        self.current = per_second
+        self.slowdown = slowdown
+        self.slow_until: float | None = None
+        self.slowdowns = 0
+        self._clock = clock
+        self._last_halved: float | None = None
+        self._limiter = self._make(per_second)
+
+    @classmethod
+    def _make(cls, rate: float) -> AsyncLimiter:
+        burst = max(1.0, rate * cls.BURST)
+        drain = max(rate - burst, rate / 2)
+        return AsyncLimiter(burst, burst / drain)
+
+    @property
+    def limiter(self) -> AsyncLimiter:
+        return self._limiter
+
+    async def acquire(self) -> None:
+        if self.slow_until is not None and self._clock() >= self.slow_until:
+            self.slow_until = None
+            await self._set(self.limit)  # the slow-down is over
+            log.info("LINE rate back to %.0f requests/s", self.limit)
+        await self._limiter.acquire()
+
+    async def slow_down(self) -> None:
+        """LINE answered 429 for the rate: halve it, at most once a second (requests already in
+        flight answer 429 together), down to 1/64 of the limit."""
+        now = self._clock()
+        self.slow_until = now + self.slowdown
+        if self._last_halved is not None and now - self._last_halved < 1.0:
+            return
+        self._last_halved = now
+        self.slowdowns += 1
+        await self._set(max(self.current / 2, self.limit / 64))
+        log.warning("LINE says the rate limit was exceeded: %.0f requests/s for %.0f s",
+                    self.current, self.slowdown)
+
+    async def _set(self, rate: float) -> None:
+        self.current = rate
+        limiter = self._make(rate)
+        # start full: a new bucket must not grant a fresh burst on top of what just went out
+        await limiter.acquire(limiter.max_rate)
+        self._limiter = limiter
 
 
 @dataclass(frozen=True)
@@ -50,39 +145,150 @@ class _Claimed:
     given: date
     deadline: date
     retry_key: str
+    batch_key: str | None
     attempts: int
-    first_attempt_at: datetime | None
+    first_attempt_at: datetime | None  # as it was before this claim
     next_attempt_at: datetime
-    user_blocked: bool
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One request: a push of one row, or a multicast of a batch's rows."""
+
+    rows: tuple[_Claimed, ...]
+    key: str  # its X-Line-Retry-Key
+    multicast: bool
+
+
+def person_window(start_hour: int | None, end_hour: int | None, default: Window) -> Window:
+    """A person's push window from their row (hours in SUPPORTNAVI_TZ, end exclusive, 24 =
+    midnight); NULL or nonsense falls back to the default."""
+    if start_hour is None and end_hour is None:
+        return default
+    start = default.start if start_hour is None else clock_time(start_hour)
+    if end_hour is None:
+        end = default.end
+    elif end_hour == 24:
+        end = clock_time.max
+    elif 0 <= end_hour < 24:
+        end = clock_time(end_hour)
+    else:
+        return default
+    try:
+        return Window(start, end)
+    except ValueError:
+        return default
 
 
 class Dispatcher:
     def __init__(
         self, db: Database, sender: Sender, scenarios: Scenarios, tz: ZoneInfo, *,
-        window: Window | None = None, batch: int = 200, lease: timedelta = timedelta(minutes=2),
+        window: Window | None = None, batch: int = 1000, lease: timedelta = timedelta(minutes=2),
+        push_rate: float = 2000.0, multicast_rate: float = 200.0, concurrency: int = 64,
+        quota_pause: timedelta = timedelta(hours=1), slowdown: timedelta = timedelta(minutes=1),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.sender = sender
         self.scenarios = scenarios
         self.tz = tz
-        self.window = window or Window()
+        self.window = window or Window()  # for people who chose none
         self.batch = batch
         self.lease = lease
+        self.push_rate = Rate(push_rate, slowdown=slowdown.total_seconds(), clock=clock)
+        self.multicast_rate = Rate(multicast_rate, slowdown=slowdown.total_seconds(),
+                                   clock=clock)
+        self.concurrency = concurrency
+        self.quota_pause = quota_pause
+        self.paused_until: datetime | None = None
+        self.paused_reason: str | None = None
+        self.last_run: datetime | None = None
+        self.last_report: Report | None = None
+
+    # --- state, for /healthz -------------------------------------------------------------
+
+    def paused(self, now: datetime) -> bool:
+        if self.paused_until is not None and now >= self.paused_until:
+            log.info("reminder sending resumes (was paused: %s)", self.paused_reason)
+            self.paused_until = self.paused_reason = None
+        return self.paused_until is not None
+
+    def status(self) -> dict[str, Any]:
+        report = self.last_report
+        return {
+            "running": True,
+            "paused": self.paused_reason,
+            "paused_until": self.paused_until.isoformat() if self.paused_until else None,
+            "push_rate": self.push_rate.current,
+            "multicast_rate": self.multicast_rate.current,
+            "last_run": self.last_run.isoformat() if self.last_run else None,
+            "last_sent": report.sent if report else None,
+        }
+
+    def _pause(self, now: datetime, reason: str, error: str) -> None:
+        if self.paused_until is None or self.paused_until <= now:
+            self.paused_until = now + self.quota_pause
+            self.paused_reason = reason
+            log.error("LINE refused a reminder (%s): sending paused until %s", error,
+                      self.paused_until.isoformat())
+
+    # --- the loop ------------------------------------------------------------------------
+
+    async def run_forever(
+        self, interval: float, now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`serve`'s background task: a pass every `interval` seconds until cancelled."""
+        await asyncio.sleep(min(interval, 1.0))  # let the server start listening first
+        while True:
+            try:
+                report = await self.run_once(now())
+                if report.handled or report.paused:
+                    log.info("reminders: sent %d, retried %d, failed %d, deferred %d, "
+                             "skipped %d%s", report.sent, report.retried, report.failed,
+                             report.deferred, report.skipped,
+                             f", paused: {report.paused}" if report.paused else "")
+            except Exception:
+                log.exception("a reminder pass failed; the next one is in %.0f s", interval)
+            await asyncio.sleep(interval)
 
     async def run_once(self, now: datetime) -> Report:
-        """Push everything due at `now`, batch by batch, until nothing due is left."""
+        """Send everything due at `now`, page by page, until nothing due is left (or LINE says
+        the monthly quota is used up). One page is sent while the next is claimed."""
         report = Report()
-        while True:
-            claimed = await self._claim(now)
-            if not claimed:
-                return report
-            for row in claimed:
-                await self._handle(row, now, report)
+        self.last_run = now
+        semaphore = asyncio.Semaphore(self.concurrency)
+        in_flight: list[asyncio.Task[None]] = []
+        try:
+            while not self.paused(now):
+                units, handled = await self._claim(now, report)
+                if not units and not handled:
+                    break
+                if units:
+                    in_flight.append(asyncio.create_task(
+                        self._send_page(units, now, report, semaphore)
+                    ))
+                while len(in_flight) >= 2:
+                    await in_flight.pop(0)
+            while in_flight:
+                await in_flight.pop(0)
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+        if self.paused_until is not None and self.paused_until > now:
+            report.paused = self.paused_reason
+        self.last_report = report
+        return report
 
-    async def _claim(self, now: datetime) -> list[_Claimed]:
+    # --- claiming ------------------------------------------------------------------------
+
+    async def _claim(self, now: datetime, report: Report) -> tuple[list[_Unit], int]:
+        """Take a page of due rows: skip the blocked, defer those outside their window, group
+        the rest into requests and write down, before any try, which request each is in."""
         async with self.db.transaction() as session:
             query = (
-                select(Reminder, User.status)
+                select(Reminder, User.status, User.push_start_hour, User.push_end_hour)
                 .join(User, User.id == Reminder.user_id)
                 .where(
                     Reminder.status == "pending",
@@ -93,64 +299,184 @@ class Dispatcher:
                 .limit(self.batch)
                 .with_for_update(of=Reminder, skip_locked=True)
             )
-            rows = (await session.execute(query)).all()
-            claimed = []
-            for reminder, user_status in rows:
-                reminder.claimed_until = now + self.lease
-                claimed.append(_Claimed(
-                    reminder.id, reminder.user_id, reminder.kind, reminder.given,
-                    reminder.deadline, reminder.retry_key, reminder.attempts,
-                    _maybe_utc(reminder.first_attempt_at), _utc(reminder.next_attempt_at),
-                    user_status == "blocked",
-                ))
-            return claimed
+            found = {r.id: (r, s, a, b) for r, s, a, b in (await session.execute(query)).all()}
+            incomplete = await self._complete_batches(session, found, now)
+            handled = 0
+            batches: dict[str, list[Reminder]] = defaultdict(list)
+            fresh: dict[tuple[Any, ...], list[Reminder]] = defaultdict(list)
+            alone: list[Reminder] = []
+            windows: dict[str, Window] = {}
+            for reminder, user_status, start_hour, end_hour in found.values():
+                if user_status == "blocked":
+                    reminder.status, reminder.error = "skipped", "the person blocked the bot"
+                    reminder.claimed_until = None
+                    report.skipped += 1
+                    handled += 1
+                    continue
+                window = person_window(start_hour, end_hour, self.window)
+                windows[reminder.id] = window
+                if reminder.batch_key is not None:
+                    if reminder.batch_key not in incomplete:
+                        batches[reminder.batch_key].append(reminder)
+                    continue
+                allowed = due_now(_utc(reminder.next_attempt_at), now, self.tz, window)
+                if allowed > now:
+                    reminder.next_attempt_at, reminder.claimed_until = allowed, None
+                    report.deferred += 1
+                    handled += 1
+                elif reminder.first_attempt_at is None and reminder.attempts == 0:
+                    fresh[_group_key(reminder, window)].append(reminder)
+                else:
+                    alone.append(reminder)  # tried alone before: only its own key may go again
 
-    async def _handle(self, row: _Claimed, now: datetime, report: Report) -> None:
-        if row.user_blocked:
-            await self._finish(row.id, status="skipped", error="the person blocked the bot")
-            report.skipped += 1
-            return
-        allowed = due_now(row.next_attempt_at, now, self.tz, self.window)
-        if allowed > now:
-            await self._update(row.id, next_attempt_at=allowed, claimed_until=None)
-            report.deferred += 1
-            return
-        messages = self._messages(row)
-        result = await self.sender.push(row.user_id, messages, retry_key=row.retry_key)
-        first = row.first_attempt_at or now
+            units: list[_Unit] = []
+            for key, members in batches.items():
+                # a batch goes out whole, when the last of its people may be pushed to
+                allowed = max(due_now(_utc(m.next_attempt_at), now, self.tz, windows[m.id])
+                              for m in members)
+                if allowed > now:
+                    for m in members:
+                        m.next_attempt_at, m.claimed_until = allowed, None
+                    report.deferred += len(members)
+                    handled += len(members)
+                else:
+                    units.append(self._unit(members, key, True, now))
+            for members in fresh.values():
+                for i in range(0, len(members), MULTICAST_MAX):
+                    chunk = members[i:i + MULTICAST_MAX]
+                    if len(chunk) == 1:
+                        alone.append(chunk[0])
+                        continue
+                    key = str(uuid.uuid4())
+                    for m in chunk:
+                        m.batch_key = key
+                    units.append(self._unit(chunk, key, True, now))
+            units += [self._unit([r], r.retry_key, False, now) for r in alone]
+            return units, handled
+
+    async def _complete_batches(
+        self, session: AsyncSession, found: dict[str, tuple[Reminder, str, int | None, int | None]],
+        now: datetime,
+    ) -> set[str]:
+        """A batch is sent whole or not at all: sending part of it with its key would make LINE
+        answer 409 to the rest later, as if they had been delivered. Bring in the rows of each
+        batch that the page cut off; a batch still not whole (another dispatcher holds some of
+        it) waits. Returns the keys of the batches that wait."""
+        keys = {r.batch_key for r, *_ in found.values() if r.batch_key is not None}
+        if not keys:
+            return set()
+        members = (await session.execute(
+            select(Reminder.id, Reminder.batch_key)
+            .where(Reminder.batch_key.in_(keys), Reminder.status == "pending")
+        )).all()
+        missing = [m.id for m in members if m.id not in found]
+        if missing:
+            more = await session.execute(
+                select(Reminder, User.status, User.push_start_hour, User.push_end_hour)
+                .join(User, User.id == Reminder.user_id)
+                .where(Reminder.id.in_(missing),
+                       or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now))
+                .with_for_update(of=Reminder, skip_locked=True)
+            )
+            for r, s, a, b in more.all():
+                found[r.id] = (r, s, a, b)
+        return {m.batch_key for m in members if m.id not in found}
+
+    def _unit(self, members: list[Reminder], key: str, multicast: bool, now: datetime) -> _Unit:
+        rows = []
+        for m in members:
+            rows.append(_Claimed(
+                m.id, m.user_id, m.kind, m.given, m.deadline, m.retry_key, m.batch_key,
+                m.attempts, _maybe_utc(m.first_attempt_at), _utc(m.next_attempt_at), m.error,
+            ))
+            m.claimed_until = now + self.lease
+            # written before the try: from now on this row may only go again with this key
+            m.first_attempt_at = m.first_attempt_at or now
+        return _Unit(tuple(rows), key, multicast)
+
+    # --- sending -------------------------------------------------------------------------
+
+    async def _send_page(
+        self, units: list[_Unit], now: datetime, report: Report, semaphore: asyncio.Semaphore,
+    ) -> None:
+        outcomes: list[dict[str, Any]] = []
+        blocked: list[str] = []
+
+        async def send(unit: _Unit) -> None:
+            async with semaphore:
+                rate = self.multicast_rate if unit.multicast else self.push_rate
+                if not self.paused(now):
+                    await rate.acquire()
+                if self.paused(now):
+                    outcomes.extend(_release(r, r.error) for r in unit.rows)
+                    report.released += len(unit.rows)
+                    return
+                messages = self._messages(unit.rows[0])
+                result = await self._call(unit, messages, report)
+                await self._record(unit, result, now, report, outcomes, blocked)
+
+        try:
+            await asyncio.gather(*(send(u) for u in units))
+        finally:  # cancelled (the server stops): what is known is still written down
+            if outcomes:
+                async with self.db.transaction() as session:
+                    await session.execute(update(Reminder), outcomes)  # bulk, by primary key
+        for user_id in blocked:
+            await self._block_user(user_id, now)
+
+    def _call(self, unit: _Unit, messages: list[OutText], report: Report) -> Awaitable[SendResult]:
+        if unit.multicast:
+            report.multicasts += 1
+            return self.sender.multicast([r.user_id for r in unit.rows], messages, unit.key)
+        report.pushes += 1
+        return self.sender.push(unit.rows[0].user_id, messages, retry_key=unit.key)
+
+    async def _record(
+        self, unit: _Unit, result: SendResult, now: datetime, report: Report,
+        outcomes: list[dict[str, Any]], blocked: list[str],
+    ) -> None:
+        rows = unit.rows
+        first = min(r.first_attempt_at or now for r in rows)
         if result.ok:
-            await self._finish(row.id, status="sent", sent_at=now, attempts=row.attempts + 1,
-                               first_attempt_at=first)
-            report.sent += 1
+            outcomes.extend(
+                _outcome(r, status="sent", sent_at=now, attempts=r.attempts + 1,
+                         first_attempt_at=r.first_attempt_at or now)
+                for r in rows
+            )
+            report.sent += len(rows)
             return
         error = f"{result.status or 'no answer'}: {result.error or ''}"[:255]
+        if result.status == 429 and _MONTHLY_QUOTA.search(result.error or ""):
+            # refused, not accepted: the row goes again later as if never tried
+            self._pause(now, QUOTA_PAUSE_REASON, error)
+            outcomes.extend(_release(r, error) for r in rows)
+            report.released += len(rows)
+            return
+        if result.status == 429:
+            await (self.multicast_rate if unit.multicast else self.push_rate).slow_down()
         retryable = result.status is None or result.status >= 500 or result.status == 429
         if retryable and now - first < RETRY_KEY_LIFETIME:
-            backoff = min(timedelta(seconds=30 * 2 ** row.attempts), timedelta(hours=1))
-            await self._update(
-                row.id, attempts=row.attempts + 1, first_attempt_at=first, error=error,
-                next_attempt_at=now + backoff, claimed_until=None,
+            attempts = max(r.attempts for r in rows)
+            backoff = min(timedelta(seconds=30 * 2 ** attempts), timedelta(hours=1))
+            outcomes.extend(
+                _outcome(r, attempts=r.attempts + 1, first_attempt_at=r.first_attempt_at or now,
+                         error=error, next_attempt_at=now + backoff)
+                for r in rows
             )
-            report.retried += 1
+            report.retried += len(rows)
             return
-        await self._finish(row.id, status="failed", attempts=row.attempts + 1,
-                           first_attempt_at=first, error=error)
-        report.failed += 1
+        outcomes.extend(
+            _outcome(r, status="failed", attempts=r.attempts + 1,
+                     first_attempt_at=r.first_attempt_at or now, error=error)
+            for r in rows
+        )
+        report.failed += len(rows)
         report.errors.append(error)
-        if result.status == 400 and _BLOCKED.search(result.error or ""):
-            await self._block_user(row.user_id, now)
+        if not unit.multicast and result.status == 400 and _BLOCKED.search(result.error or ""):
+            blocked.append(rows[0].user_id)
 
     def _messages(self, row: _Claimed) -> list[OutText]:
         return render(self.scenarios, row.kind, row.given, row.deadline)
-
-    async def _finish(self, reminder_id: str, **values: object) -> None:
-        await self._update(reminder_id, claimed_until=None, **values)
-
-    async def _update(self, reminder_id: str, **values: object) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(Reminder).where(Reminder.id == reminder_id).values(**values)
-            )
 
     async def _block_user(self, user_id: str, now: datetime) -> None:
         """LINE says this person can no longer be reached: mark them, skip their other pushes."""
@@ -163,6 +489,44 @@ class Dispatcher:
                 .where(and_(Reminder.user_id == user_id, Reminder.status == "pending"))
                 .values(status="skipped", error="the person blocked the bot")
             )
+
+
+def make_dispatcher(
+    db: Database, sender: Sender, scenarios: Scenarios, settings: Any,
+) -> Dispatcher:
+    """A dispatcher configured from `Settings`; each of `serve --workers N` takes 1/N of the
+    rates, so that together they stay within the channel's limits."""
+    share = max(1, int(settings.workers))
+    return Dispatcher(
+        db, sender, scenarios, settings.zone,
+        push_rate=settings.push_rate / share, multicast_rate=settings.multicast_rate / share,
+        concurrency=settings.dispatch_concurrency,
+        quota_pause=timedelta(seconds=settings.quota_pause_seconds),
+        slowdown=timedelta(seconds=settings.rate_slowdown_seconds),
+    )
+
+
+def _group_key(reminder: Reminder, window: Window) -> tuple[Any, ...]:
+    """Rows that may share one multicast: due in the same minute, with the same text (the text
+    and its buttons depend only on the kind and the dates), and the same push window."""
+    minute = _utc(reminder.next_attempt_at).replace(second=0, microsecond=0)
+    return (minute, reminder.kind, reminder.given, reminder.deadline, window)
+
+
+def _outcome(row: _Claimed, **values: Any) -> dict[str, Any]:
+    """Every outcome sets the same columns, so the page is written as one bulk UPDATE."""
+    outcome: dict[str, Any] = {
+        "id": row.id, "status": "pending", "attempts": row.attempts,
+        "first_attempt_at": row.first_attempt_at, "error": row.error,
+        "next_attempt_at": row.next_attempt_at, "claimed_until": None, "sent_at": None,
+    }
+    outcome.update(values)
+    return outcome
+
+
+def _release(row: _Claimed, error: str | None) -> dict[str, Any]:
+    """Not sent (paused), or refused without being accepted: as it was before the claim."""
+    return _outcome(row, error=error)
 
 
 def _utc(value: datetime) -> datetime:
