@@ -134,6 +134,8 @@ async def fake_line() -> AsyncIterator[tuple[FakeLine, str]]:
 
 
 def bot_settings(db_url: str, line_url: str, **extra: Any) -> Settings:
+    # no reminder dispatcher on a timer in test apps: tests run it themselves at a fixed now
+    extra.setdefault("SUPPORTNAVI_DISPATCHER", False)
     return Settings(
         LINE_CHANNEL_SECRET=CHANNEL_SECRET,
         LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
+from supportnavi.reminders.dispatcher import Dispatcher, make_dispatcher
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
@@ -32,6 +35,7 @@ class Services:
     reader: WebhookReader
     conversation: ConversationService
     fake_line: FakeLine | None
+    dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -46,21 +50,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sender = LineSender(
             settings.effective_line_api_base_url(), settings.access_token,
             timeout=settings.line_timeout_seconds,
+            max_connections=settings.dispatch_concurrency + 16,  # the dispatcher's, and replies
         )
+        conversation = ConversationService(db, scenarios, sender)
+        dispatcher = (make_dispatcher(db, sender, scenarios, settings)
+                      if settings.dispatcher else None)
         app.state.services = Services(
             settings=settings,
             scenarios=scenarios,
             db=db,
             sender=sender,
             reader=WebhookReader(settings.channel_secret),
-            conversation=ConversationService(db, scenarios, sender),
+            conversation=conversation,
             fake_line=fake_line,
+            dispatcher=dispatcher,
         )
+        dispatching = None
+        if dispatcher is not None:
+            dispatching = asyncio.create_task(
+                dispatcher.run_forever(settings.dispatch_interval_seconds),
+                name="reminder-dispatcher",
+            )
         mode = "simulator (fake LINE API in-process)" if fake_line else "LINE"
-        log.info("supportnavi ready: %s mode, %d routes", mode, len(scenarios.routes))
+        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s", mode,
+                 len(scenarios.routes), "on" if dispatcher else "off")
         try:
             yield
         finally:
+            if dispatching is not None:
+                dispatching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await dispatching
             await sender.close()
             await db.dispose()
 

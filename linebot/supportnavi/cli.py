@@ -57,20 +57,23 @@ def reminders_dispatch(
     async def run() -> None:
         from supportnavi.engine import load_scenarios
         from supportnavi.line.sender import LineSender
-        from supportnavi.reminders.dispatcher import Dispatcher
+        from supportnavi.reminders.dispatcher import make_dispatcher
         from supportnavi.store.db import Database
 
         db = Database(settings.database_url)
         sender = LineSender(settings.effective_line_api_base_url(), settings.access_token,
-                            timeout=settings.line_timeout_seconds)
-        dispatcher = Dispatcher(db, sender, load_scenarios(settings.scenarios_dir),
-                                settings.zone)
+                            timeout=settings.line_timeout_seconds,
+                            max_connections=settings.dispatch_concurrency)
+        dispatcher = make_dispatcher(db, sender, load_scenarios(settings.scenarios_dir),
+                                     settings.model_copy(update={"workers": 1}))
         try:
             while True:
                 report = await dispatcher.run_once(fixed or datetime.now(UTC))
+                paused = f", paused: {report.paused}" if report.paused else ""
                 typer.echo(
                     f"sent {report.sent}, retried {report.retried}, failed {report.failed}, "
-                    f"deferred {report.deferred}, skipped {report.skipped}"
+                    f"deferred {report.deferred}, skipped {report.skipped} "
+                    f"({report.pushes} pushes, {report.multicasts} multicasts){paused}"
                 )
                 if once:
                     return
@@ -96,8 +99,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="bind address (default $HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default $PORT)")] = None,
     migrate: Annotated[bool, typer.Option(help="run migrations before serving")] = True,
+    dispatcher: Annotated[bool, typer.Option(
+        help="run the reminder dispatcher in the server (--no-dispatcher: run it apart, with "
+             "`supportnavi reminders dispatch`)"
+    )] = True,
 ) -> None:
-    """Serve the webhook (POST /callback), /healthz and /metrics."""
+    """Serve the webhook (POST /callback), /healthz and /metrics; and push due reminders.
+
+    With --workers N every worker runs a dispatcher with 1/N of LINE's rate limits: claims
+    never overlap (SKIP LOCKED on PostgreSQL, BEGIN IMMEDIATE on SQLite, and a lease), so
+    nothing goes twice. On SQLite one writer is enough; prefer --no-dispatcher there and one
+    `supportnavi reminders dispatch` process."""
     import os
 
     import uvicorn
@@ -110,6 +122,8 @@ def serve(
         os.environ["HOST"] = host
     if port is not None:
         os.environ["PORT"] = str(port)
+    if not dispatcher:
+        os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
     settings = Settings()
     _logging(settings)
     try:
@@ -121,6 +135,7 @@ def serve(
         typer.echo("simulator mode keeps its fake LINE API in one process: using 1 worker",
                    err=True)
         workers = 1
+    os.environ["SUPPORTNAVI_WORKERS"] = str(workers)  # each worker's share of the rate limits
     if migrate:
         from supportnavi.migrate import upgrade
 

@@ -20,5 +20,9 @@ async def healthz(request: Request) -> JSONResponse:
             "status": "ok",
             "mode": "simulator" if services.settings.simulator_mode else "line",
             "routes": sorted(services.scenarios.routes),
+            # a dispatcher paused by LINE's monthly quota still answers 200: the webhook works,
+            # and `reminders.paused` says why no reminder goes out
+            "reminders": services.dispatcher.status() if services.dispatcher is not None
+            else {"running": False},
         }
     )
