@@ -57,7 +57,8 @@ def _kill_mid_batch(proc: subprocess.Popen[str], fake: dr.FakeServer) -> dict:
 def test_a_dispatcher_killed_mid_batch_then_rerun_delivers_each_reminder_once(
     db_url, slow_fake, mix
 ):
-    dr.run(dr.seed(db_url, N, DUE, mix))
+    # shared: 60 multicasts of 5, spread by the dispatcher's 200/s, so a kill lands among them
+    dr.run(dr.seed(db_url, N, DUE, mix, groups=60))
 
     first = dr.start_dispatch(db_url, slow_fake.url, NOW)
     at_kill = _kill_mid_batch(first, slow_fake)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-access-token"
 SECRET = "test-channel-secret"
 Mix = Literal["personal", "shared"]
-SHARED_GROUPS = 10  # the shared mix: ten (kind, given date) pairs, everyone in one of them
+SHARED_GROUPS = 10  # the shared mix: by default ten (kind, given date) pairs
 
 
 class FakeServer:
@@ -117,26 +117,27 @@ def user_id(i: int) -> str:
     return f"U{i:032x}"
 
 
-def _pair(i: int, mix: Mix) -> tuple[str, date]:
+def _pair(i: int, mix: Mix, groups: int) -> tuple[str, date]:
     kinds: tuple[str, ...] = get_args(Kind)
     if mix == "shared":
-        group = i % SHARED_GROUPS
+        group = i % groups
         return kinds[group % 2], date(2026, 12, 10) + timedelta(days=group)
     # every row its own (kind, given): its text and its stop button differ from everyone's
     return kinds[i % len(kinds)], date(2026, 12, 31) - timedelta(days=i // len(kinds))
 
 
 async def seed(db_url: str, n: int, due: datetime, mix: Mix = "personal",
-               chunk: int = 5000) -> None:
+               groups: int = SHARED_GROUPS, chunk: int = 5000) -> None:
     """n people, each with one reminder due at `due`, inserted in bulk (a few statements
-    per chunk, not one transaction per row)."""
+    per chunk, not one transaction per row). `personal`: every row its own text; `shared`:
+    everyone in one of `groups` (kind, given date) pairs."""
     due = due.astimezone(UTC)  # SQLite compares the stored text: everything is kept in UTC
     db = Database(db_url)
     try:
         for start in range(0, n, chunk):
             users, reminders = [], []
             for i in range(start, min(n, start + chunk)):
-                kind, given = _pair(i, mix)
+                kind, given = _pair(i, mix, groups)
                 users.append({"id": user_id(i), "status": "active", "first_seen": due,
                               "last_seen": due})
                 reminders.append({

@@ -4,15 +4,14 @@ subprocess (and kill it). It serves `FakeLine().app()` behind a thin ASGI harnes
 - answer pushes and multicasts slowly (`--delay`): the fake accepts the message, records it,
   and only then waits before answering, which is the window a crash test wants to hit (LINE
   has the message, the dispatcher does not know yet);
-- enforce LINE's rate limits (`--push-limit`, `--multicast-limit`, requests per second):
-  a request beyond the limit in the current second gets 429 and is neither recorded nor
-  accepted, as LINE does;
-- log every delivery request it sees (path, status, retry key, recipients, token) and count
+- enforce LINE's rate limits (`--line-limits`: the fake's own `enforce_line_rate_limits()`,
+  push 2,000 and multicast 200 requests/s; beyond them it answers 429 with LINE's message);
+- log every push and multicast it sees (path, status, retry key, recipients, token) and count
   answers per status, at `GET /_harness/deliveries` and `GET /_harness/stats`.
 
 Acceptance itself is the fake's: a delivery is a push or multicast that the fake answered 200.
 
-    python -m tests.support.fake_line_server [--port 0] [--delay 0.05] [--push-limit 2000]
+    python -m tests.support.fake_line_server [--port 0] [--delay 0.05] [--line-limits]
 
 prints `READY http://127.0.0.1:PORT` on stdout once it serves.
 """
@@ -24,19 +23,16 @@ import asyncio
 import json
 import socket
 import sys
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from supportnavi.simulator.fake_line import FakeLine
+from supportnavi.simulator.fake_line import LINE_RATE_LIMITS, FakeLine
 
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
 DELIVERY_PATHS = (PUSH, MULTICAST)
-# LINE's documented limits, requests per second per channel.
-LINE_LIMITS = {PUSH: 2000, MULTICAST: 200}
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -90,33 +86,18 @@ def summarize(log: list[Delivery]) -> dict[str, Any]:
 @dataclass
 class Harness:
     delay: float = 0.0
-    limits: dict[str, int] = field(default_factory=dict)
     fake: FakeLine = field(default_factory=FakeLine)
     log: list[Delivery] = field(default_factory=list)
-    _window: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.inner = self.fake.app()
 
     def reset(self) -> None:
-        self.fake = FakeLine()
+        """A fresh fake (same rate limits) and an empty log."""
+        limits = self.fake.rate_limits
+        self.fake = FakeLine(rate_limits=limits)
         self.inner = self.fake.app()
         self.log.clear()
-        self._window.clear()
-
-    def _over_limit(self, path: str) -> bool:
-        limit = self.limits.get(path, 0)
-        if limit <= 0:
-            return False
-        second = int(time.monotonic())
-        start, count = self._window.get(path, (second, 0))
-        if start != second:
-            start, count = second, 0
-        if count >= limit:
-            self._window[path] = (start, count)
-            return True
-        self._window[path] = (start, count + 1)
-        return False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -137,11 +118,6 @@ class Harness:
             parsed = None
         entry = Delivery(path, 0, headers.get("x-line-retry-key"), recipients(parsed),
                          headers.get("authorization", "").removeprefix("Bearer "))
-        if self._over_limit(path):
-            entry.status = 429
-            self.log.append(entry)
-            await _json(send, 429, {"message": "Too Many Requests"})
-            return
         answer: list[Message] = []
         delivered = False
 
@@ -177,9 +153,9 @@ class Harness:
             config = json.loads(await _read_body(receive) or b"{}")
             if "delay" in config:
                 self.delay = float(config["delay"])
-            if "limits" in config:
-                self.limits = {p: int(n) for p, n in config["limits"].items()}
-            await _json(send, 200, {"delay": self.delay, "limits": self.limits})
+            if "limits" in config:  # {"push": 2000, "multicast": 200}, or null for none
+                self.fake.rate_limits = config["limits"]
+            await _json(send, 200, {"delay": self.delay, "limits": self.fake.rate_limits})
         else:
             await _json(send, 404, {"message": f"no {method} {path}"})
 
@@ -208,20 +184,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0,
                         help="seconds to hold each push/multicast answer after accepting it")
-    parser.add_argument("--push-limit", type=int, default=0, help="push requests/s (0: none)")
-    parser.add_argument("--multicast-limit", type=int, default=0,
-                        help="multicast requests/s (0: none)")
     parser.add_argument("--line-limits", action="store_true",
-                        help=f"enforce LINE's limits: {LINE_LIMITS}")
+                        help=f"answer 429 beyond LINE's limits, requests/s: {LINE_RATE_LIMITS}")
     args = parser.parse_args(argv)
-    limits = dict(LINE_LIMITS) if args.line_limits else {}
-    if args.push_limit:
-        limits[PUSH] = args.push_limit
-    if args.multicast_limit:
-        limits[MULTICAST] = args.multicast_limit
-    harness = Harness(delay=args.delay, limits=limits)
+    harness = Harness(delay=args.delay)
+    if args.line_limits:
+        harness.fake.enforce_line_rate_limits()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit this. Without it, uvicorn serving a socket it did not bind
+    # itself writes an answer's head and body in two segments, Nagle holds the body until the
+    # client's delayed ACK, and every request takes ~40 ms instead of ~1 ms.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind(("127.0.0.1", args.port))
     config = uvicorn.Config(harness, log_level="warning", access_log=False, lifespan="off",
                             backlog=4096)
