@@ -20,11 +20,13 @@ from sqlalchemy import func, insert, select
 from supportnavi.reminders.rules import Kind
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
+from tests.support.fake_line_server import MULTICAST, PUSH
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-access-token"
 SECRET = "test-channel-secret"
 Mix = Literal["personal", "shared"]
+__all__ = ["MULTICAST", "PUSH"]  # re-exported: the paths the fake log names
 SHARED_GROUPS = 10  # the shared mix: by default ten (kind, given date) pairs
 
 

@@ -23,6 +23,7 @@ import asyncio
 import json
 import socket
 import sys
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
@@ -47,10 +48,11 @@ class Delivery:
     retry_key: str | None
     to: list[str]
     token: str
+    at: float = 0.0  # when the fake answered (before any --delay), time.time()
 
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "status": self.status, "retry_key": self.retry_key,
-                "to": self.to, "token": self.token}
+                "to": self.to, "token": self.token, "at": self.at}
 
 
 def recipients(body: Any) -> list[str]:
@@ -80,6 +82,8 @@ def summarize(log: list[Delivery]) -> dict[str, Any]:
         "duplicate_deliveries": sum(n - 1 for n in per_recipient.values() if n > 1),
         "duplicate_keys": sum(n - 1 for n in per_key.values() if n > 1),
         "without_key": sum(1 for d in accepted if d.retry_key is None),
+        "first_at": min((d.at for d in log), default=None),
+        "last_at": max((d.at for d in log), default=None),
     }
 
 
@@ -134,6 +138,7 @@ class Harness:
             answer.append(message)
 
         await self.inner(scope, replay, capture)
+        entry.at = time.time()
         self.log.append(entry)
         if self.delay > 0:
             await asyncio.sleep(self.delay)  # accepted and recorded; the answer is slow
