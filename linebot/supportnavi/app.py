@@ -18,6 +18,7 @@ from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
 from supportnavi.reminders.dispatcher import Dispatcher, make_dispatcher
+from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout=settings.line_timeout_seconds,
             max_connections=settings.dispatch_concurrency + 16,  # the dispatcher's, and replies
         )
-        conversation = ConversationService(db, scenarios, sender)
+        planner = RulesPlanner(settings.zone, days_from_facts(scenarios.facts))
+        conversation = ConversationService(db, scenarios, sender, planner=planner)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
         app.state.services = Services(

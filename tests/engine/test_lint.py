@@ -60,6 +60,15 @@ def test_the_shipped_scenarios_pass():
         ("facts.yaml", "  use: ヤマト運輸の問い合わせ窓口です（Amazonではありません）\n", "",
          "needs `use`"),
         ("number_check.yaml", "        amazon: amazon\n", "", "missing: ['amazon']"),
+        ("trial_cancel.yaml", "remind: trial_cancel", "remind: trial_end", "not a reminder kind"),
+        ("reminders.yaml", 'do: "window:18-22"', 'do: "window:22-18"', "start before it ends"),
+        ("reminders.yaml", "do: stop_all, to: all_stopped", "do: stop_all, route: contact",
+         "also needs to:"),
+        ("facts.yaml", "  kind: policy\n  status: current\n  note: Days before the pause",
+         "  kind: policy\n  status: current\n  sources: [\"001\"]\n  note: Days before the pause",
+         "our own choice"),
+        ("facts.yaml", 'sources: ["004"]\naccount_close_reply_days', "sources: []\n"
+         "account_close_reply_days", "names no guide"),
     ],
 )
 def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):

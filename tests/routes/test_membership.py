@@ -145,12 +145,11 @@ async def test_account_close_offers_prime_cancel_instead(bot):
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-async def test_reminders_is_honest_and_gives_the_calendar_offsets(bot):
+async def test_reminders_with_none_says_where_to_ask_for_one(bot):
     user, said = await opened(bot, "reminders")
-    assert "準備中" in said and "カレンダー" in said
-    assert "3日前" in said and "30日" in said and "5日以内" in said
-    said = await walk(user, ["カレンダーへの入れ方へ"])
-    assert "通知" in said and "解決しましたか？" in said
+    assert "いま予定に入っているお知らせはありません" in said and "9時〜21時" in said
+    said = await walk(user, ["お知らせを頼むには"])
+    assert "期限の前に知らせてほしい" in said and "解決しましたか？" in said
     said = await walk(user, ["無料体験の解約へ"])
     assert "3日前" in said
 

@@ -64,8 +64,11 @@ class LineUser:
                    "stickerResourceType": "STATIC", "quoteToken": "q"}
         return self.event("message", message=message)
 
-    def postback(self, data: str) -> dict[str, Any]:
-        return self.event("postback", postback={"data": data})
+    def postback(self, data: str, **params: str) -> dict[str, Any]:
+        body: dict[str, Any] = {"data": data}
+        if params:
+            body["params"] = params
+        return self.event("postback", postback=body)
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -129,6 +132,12 @@ class LineUser:
         assert action["type"] == "postback", action
         return await self.say(self.postback(action["data"]))
 
+    async def pick_date(self, label: str, day: str) -> list[dict[str, Any]]:
+        """Choose `day` (YYYY-MM-DD) in the date picker behind the button `label`, as LINE
+        posts it back."""
+        action = self.button(label)
+        assert action["type"] == "datetimepicker" and action["mode"] == "date", action
+        return await self.say(self.postback(action["data"], date=day))
 
     async def open(self, route_id: str) -> list[dict[str, Any]]:
         """Start a route the way a menu tap does, whatever page of the menu it sits on."""

@@ -2,16 +2,30 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import Scenarios, State, advance
+from supportnavi.engine.model import (
+    Context,
+    Effect,
+    Planner,
+    ReminderInfo,
+    Revive,
+    Schedule,
+    SetWindow,
+    StopAll,
+    StopReminder,
+)
 from supportnavi.store import repo
 from supportnavi.store.db import Database
-from supportnavi.store.models import ConversationState, Outbox, StepRecord
+from supportnavi.store.models import ConversationState, Outbox, Reminder, StepRecord, User
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +45,13 @@ class ConversationService:
         scenarios: Scenarios,
         sender: Sender,
         clock: Callable[[], datetime] = utcnow,
+        planner: Planner | None = None,
     ) -> None:
         self.db = db
         self.scenarios = scenarios
         self.sender = sender
         self.clock = clock
+        self.planner = planner  # None: no reminders are offered
 
     async def handle(self, event: InboundEvent) -> Delivery | None:
         if event.standby:
@@ -65,7 +81,15 @@ class ConversationService:
 
             row = await repo.load_state(session, event.user_key)
             state = _to_state(row)
-            outcome = advance(self.scenarios, state, event.input, now)
+            context = Context(planner=self.planner, window=_window(user))
+            outcome = advance(self.scenarios, state, event.input, now, context)
+            if outcome.needs_reminders:
+                # Only inputs that touch reminders pay for reading them.
+                pending = await repo.reminders_of(session, event.user_key)
+                skipped = await self._live_skipped(session, event.user_key, now)
+                context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
+                outcome = advance(self.scenarios, state, event.input, now, context)
+            await self._apply(session, user, outcome.effects, now)
             if row is None:
                 row = ConversationState(user_id=event.user_key, data={}, updated_at=now)
                 session.add(row)
@@ -98,6 +122,38 @@ class ConversationService:
             repo.add_outbox(session, outbox)
         return Delivery(outbox.id, event.user_key, event.reply_token, outcome.messages)
 
+    async def _live_skipped(
+        self, session: AsyncSession, user_id: str, now: datetime
+    ) -> list[Reminder]:
+        """Reminders skipped while the person had blocked the bot whose deadline is still
+        ahead; those already past are settled here, so nobody is asked about them."""
+        rows = await repo.reminders_of(session, user_id, skipped=True)
+        if self.planner is None:
+            return []
+        today = self.planner.today(now)
+        for row in rows:
+            if row.deadline < today:
+                row.error = repo.MISSED
+        return [r for r in rows if r.deadline >= today]
+
+    async def _apply(
+        self, session: AsyncSession, user: User, effects: Sequence[Effect], now: datetime
+    ) -> None:
+        """Do to the person's reminders what the engine decided."""
+        for effect in effects:
+            if isinstance(effect, Schedule):
+                repo.add_reminders(session, user.id, effect.kind, effect.given, effect.deadline,
+                                   effect.pushes, now)
+            elif isinstance(effect, StopReminder):
+                await repo.cancel_reminders(session, user.id, effect.kind, effect.given)
+            elif isinstance(effect, StopAll):
+                await repo.cancel_reminders(session, user.id)
+            elif isinstance(effect, SetWindow):
+                user.push_start_hour, user.push_end_hour = effect.start, effect.end
+            elif isinstance(effect, Revive):
+                rows = await self._live_skipped(session, user.id, now)
+                repo.revive_reminders(rows, now, keep=effect.keep)
+
     async def deliver(self, delivery: Delivery) -> None:
         """Send what a committed event decided. A refused or expired reply token falls back to a
         push whose X-Line-Retry-Key is the outbox id, so a retry can never send it twice."""
@@ -122,6 +178,25 @@ class ConversationService:
                 await self.deliver(delivery)
             except Exception:
                 log.exception("delivery %s crashed", delivery.outbox_id)
+
+
+def _window(user: User) -> tuple[int, int]:
+    if user.push_start_hour is None or user.push_end_hour is None:
+        return (9, 21)
+    return (user.push_start_hour, user.push_end_hour)
+
+
+def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:
+    """One entry per reminder (kind and given date), however many pushes it has, soonest
+    first."""
+    found: dict[tuple[str, object], ReminderInfo] = {}
+    for row in rows:  # ordered by due_at
+        key = (row.kind, row.given)
+        if key not in found:
+            at = row.next_attempt_at
+            at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+            found[key] = ReminderInfo(row.kind, row.given, row.deadline, at)
+    return tuple(found.values())
 
 
 def _to_state(row: ConversationState | None) -> State:

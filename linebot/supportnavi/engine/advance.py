@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from supportnavi.engine import phones, postback
 from supportnavi.engine.model import (
     MAX_MESSAGES,
     MAX_QUICK_REPLIES,
+    NAV_BUTTONS,
     Action,
     Button,
+    Context,
+    Effect,
     Follow,
     Input,
     Node,
@@ -18,10 +21,16 @@ from supportnavi.engine.model import (
     OutText,
     Postback,
     QuickReply,
+    ReminderInfo,
+    Revive,
     Route,
     Scenarios,
+    Schedule,
+    SetWindow,
     State,
     Step,
+    StopAll,
+    StopReminder,
     Text,
 )
 from supportnavi.engine.postback import global_reply
@@ -31,32 +40,55 @@ RESOLVED_YES = "resolved:yes"
 RESOLVED_NO = "resolved:no"
 
 
-def advance(scenarios: Scenarios, state: State, event: Input, now: datetime) -> Outcome:
-    """Decide what one input does. `now` is the caller's clock, kept for rules that need it."""
-    del now  # no route has a time rule yet; reminders will use it
-    turn = _Turn(scenarios, state.model_copy(deep=True))
-    if isinstance(event, Follow):
-        return turn.follow()
-    if isinstance(event, Postback):
-        return turn.postback(event)
-    if isinstance(event, Text):
-        return turn.text(event.text)
-    if isinstance(event, OtherMessage):
-        return turn.other_message(event.kind)
+def advance(
+    scenarios: Scenarios, state: State, event: Input, now: datetime,
+    context: Context | None = None,
+) -> Outcome:
+    """Decide what one input does, at `now` (the caller's clock).
+
+    Without a planner in the context, reminders are off: nodes offer no date picker. When the
+    input needs the person's reminders and the context lacks them, the outcome only says so
+    (`needs_reminders`): the caller loads them and calls again.
+    """
+    turn = _Turn(scenarios, state.model_copy(deep=True), now, context or Context())
+    try:
+        if isinstance(event, Follow):
+            return turn.follow()
+        if isinstance(event, Postback):
+            return turn.postback(event)
+        if isinstance(event, Text):
+            return turn.text(event.text)
+        if isinstance(event, OtherMessage):
+            return turn.other_message(event.kind)
+    except _NeedReminders:
+        return Outcome(state=state, messages=[], steps=[], resolved="needs:reminders",
+                       needs_reminders=True)
     raise TypeError(f"not an engine input: {event!r}")
+
+
+class _NeedReminders(Exception):
+    """The answer depends on the person's reminders, which the context does not hold."""
 
 
 class _Turn:
     """The working state of one call to advance()."""
 
-    def __init__(self, scenarios: Scenarios, state: State) -> None:
+    def __init__(self, scenarios: Scenarios, state: State, now: datetime, ctx: Context) -> None:
         self.sc = scenarios
         self.state = state
+        self.now = now
+        self.ctx = ctx
+        self.window = ctx.window
         self.system = scenarios.system
         self.messages: list[OutText] = []
         self.steps: list[Step] = []
+        self.effects: list[Effect] = []
         # Filled into {number} for this one answer; a typed number is never kept in the state.
         self.number: str | None = None
+        # The person's pending reminders as this turn leaves them (a stop removes one).
+        self.pending: list[ReminderInfo] | None = (
+            None if ctx.reminders is None else list(ctx.reminders)
+        )
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -64,8 +96,20 @@ class _Turn:
         self.state = State()
         self.steps.append(Step("follow", None, None))
         self._say(*self.system.texts.greeting)
-        self._show_menu()
-        return self._done("follow")
+        skipped = self._skipped()
+        if not skipped:
+            self._show_menu()
+            return self._done("follow")
+        # Back after blocking: what was stopped then is not resumed silently; ask.
+        texts, labels = self.system.texts, self.system.labels
+        items = [texts.reminders_item.format(n=i, name=self._kind_name(r.kind),
+                                             deadline=self._day(r.deadline))
+                 for i, r in enumerate(skipped, start=1)]
+        self._say(texts.revive_question.format(count=len(skipped), list="\n".join(items)))
+        self._attach([global_reply(labels.revive_yes, "revive:yes"),
+                      global_reply(labels.revive_no, "revive:no"),
+                      global_reply(labels.menu, "action:menu")])
+        return self._done("follow:revive?")
 
     def postback(self, event: Postback) -> Outcome:
         tap = postback.decode(event.data)
@@ -75,6 +119,8 @@ class _Turn:
             return self._stale("postback:stale")
         if tap.route is not None and not self._button_is_shown(tap.key):
             return self._stale("postback:stale")
+        if tap.key.startswith("remind:"):
+            return self._date_picked(event.params.get("date", ""))
         return self._do(tap.key, f"button:{tap.key}")
 
     def text(self, raw: str) -> Outcome:
@@ -90,6 +136,12 @@ class _Turn:
                 if tap is not None:
                     return self._do(tap.key, f"label:{tap.key}")
         here = self._here()
+        if here is not None and here[1].remind is not None and self.ctx.planner is not None:
+            given = self.ctx.planner.parse(here[1].remind, raw, self.now)
+            if given is not None:
+                return self._schedule(here[1].remind, given, "text:date")
+            if any(c.isdigit() for c in typed):
+                return self._bad_date("text:bad_date")
         if here is not None and here[1].input is not None and any(c.isdigit() for c in typed):
             return self._verdict(raw)
         if here is None and typed.isdigit():
@@ -154,6 +206,15 @@ class _Turn:
             self.steps.append(Step("resolved_no", self.state.route, self.state.node))
             self._say(self.system.texts.resolved_no)
             self._attach(self._resolved_no_replies())
+        elif kind == "do" and self.state.route is not None:
+            change, _, target = arg.partition(">")
+            self._change_reminders(change)
+            self._enter(self.state.route, target, push=True)
+        elif kind == "stop" and self._stop_key(arg) is not None:
+            stop_kind, given = self._stop_key(arg)  # type: ignore[misc]
+            self._stop(stop_kind, given)
+        elif kind == "revive" and arg in ("yes", "no"):
+            self._revive(arg == "yes")
         else:
             return self._stale("postback:unknown")
         return self._done(resolved)
@@ -192,6 +253,155 @@ class _Turn:
         self._say(self.system.texts.back_at_top)
         self._show_menu(prompt=False)
 
+    # --- reminders --------------------------------------------------------------------------
+
+    def _skipped(self) -> tuple[ReminderInfo, ...]:
+        if self.ctx.planner is None:
+            return ()
+        if self.ctx.skipped is None:
+            raise _NeedReminders
+        return self.ctx.skipped
+
+    def _pending(self) -> list[ReminderInfo]:
+        if self.ctx.planner is None:
+            return []
+        if self.pending is None:
+            raise _NeedReminders
+        return self.pending
+
+    def _kind_name(self, kind: str) -> str:
+        text = self.system.reminders.get(kind)
+        return text.name if text is not None else kind
+
+    def _day(self, day: date) -> str:
+        return self.ctx.planner.day(day) if self.ctx.planner is not None else day.isoformat()
+
+    def _date_picked(self, value: str) -> Outcome:
+        here = self._here()
+        assert here is not None and here[1].remind is not None  # the tap was on this node
+        try:
+            given = date.fromisoformat(value)
+        except ValueError:
+            return self._bad_date("picker:bad_date")
+        return self._schedule(here[1].remind, given, "picker:date")
+
+    def _schedule(self, kind: str, given: date, resolved: str) -> Outcome:
+        """The person gave a date where a node offers a reminder: plan it, or say why not."""
+        planner = self.ctx.planner
+        assert planner is not None
+        texts = self.system.texts
+        name, day = self._kind_name(kind), planner.day(given)
+        self.steps.append(Step("remind", self.state.route, self.state.node))
+        if any(r.kind == kind and r.given == given for r in self._pending()):
+            self._say(texts.remind_again.format(name=name, given=day))
+            self._attach(self._shown_replies(with_list=True))
+            return self._done(f"{resolved}:again")
+        plan = planner.plan(kind, given, self.now, self.window)
+        deadline = planner.day(plan.deadline)
+        if plan.refused == "past":
+            self._say(texts.remind_past.format(name=name, given=day, deadline=deadline))
+        elif plan.refused == "too_late":
+            self._say(texts.remind_too_late.format(name=name, given=day, deadline=deadline))
+        else:
+            self.effects.append(Schedule(kind, given, plan.deadline, plan.pushes))
+            pushes = "\n".join(f"・{planner.moment(at)}" for at in plan.pushes)
+            self._say(texts.remind_set.format(name=name, given=day, deadline=deadline,
+                                              pushes=pushes, window=self._window_text()))
+        self._attach(self._shown_replies(with_list=plan.refused is None))
+        return self._done(f"{resolved}:{plan.refused or 'set'}")
+
+    def _bad_date(self, resolved: str) -> Outcome:
+        self.steps.append(Step("unmatched", self.state.route, self.state.node))
+        self._say(self.system.texts.remind_bad_date)
+        self._attach(self._shown_replies())
+        return self._done(resolved)
+
+    @staticmethod
+    def _stop_key(arg: str) -> tuple[str, date] | None:
+        kind, _, given = arg.partition(":")
+        try:
+            return kind, date.fromisoformat(given)
+        except ValueError:
+            return None
+
+    def _stop(self, kind: str, given: date) -> None:
+        """「このリマインダーを止める」, from a push or from the list."""
+        pending = self._pending()
+        texts = self.system.texts
+        self.steps.append(Step("reminder_stop", self.state.route, self.state.node))
+        found = [r for r in pending if r.kind == kind and r.given == given]
+        if found:
+            self.effects.append(StopReminder(kind, given))
+            pending[:] = [r for r in pending if not (r.kind == kind and r.given == given)]
+            self._say(texts.reminder_stopped.format(
+                name=self._kind_name(kind), deadline=self._day(found[0].deadline)))
+        else:
+            self._say(texts.reminder_gone)
+        here = self._here()
+        if here is not None and here[1].show == "reminders":
+            self._say(self._reminder_list())
+        self._attach(self._shown_replies())
+
+    def _change_reminders(self, change: str) -> None:
+        self.steps.append(Step("window" if change.startswith("window:") else "reminder_stop",
+                               self.state.route, self.state.node))
+        if change == "stop_all":
+            self.effects.append(StopAll())
+            self.pending = []
+            return
+        start, end = (int(h) for h in change.removeprefix("window:").split("-"))
+        self.effects.append(SetWindow(start, end))
+        self.window = (start, end)
+
+    def _revive(self, keep: bool) -> None:
+        self.steps.append(Step("revive", None, None))
+        self.effects.append(Revive(keep))
+        texts = self.system.texts
+        self._say(texts.revive_yes if keep else texts.revive_no)
+        self._show_menu(prompt=False)
+
+    def _window_text(self) -> str:
+        start, end = self.window
+        return f"{start}時〜{end}時"
+
+    def _reminder_list(self) -> str:
+        texts = self.system.texts
+        pending = self._pending()
+        if not pending:
+            return texts.reminders_none
+        planner = self.ctx.planner
+        assert planner is not None
+        lines = [
+            texts.reminders_item.format(n=i, name=self._kind_name(r.kind),
+                                        deadline=planner.day(r.deadline))
+            + "\n" + texts.reminders_next.format(next=planner.moment(r.next_push))
+            for i, r in enumerate(pending, start=1)
+        ]
+        if len(pending) > self._stop_room():
+            lines.append(texts.reminders_more.format(count=self._stop_room()))
+        return "\n".join(lines)
+
+    def _stop_room(self) -> int:
+        here = self._here()
+        buttons = len(here[1].buttons) + (2 if here[1].end else 0) if here is not None else 0
+        return max(0, MAX_QUICK_REPLIES - NAV_BUTTONS - buttons)
+
+    def _stop_replies(self) -> list[QuickReply]:
+        label = self.system.labels.stop_numbered
+        return [
+            global_reply(label.format(n=i), f"stop:{r.kind}:{r.given.isoformat()}")
+            for i, r in enumerate(self._pending()[: self._stop_room()], start=1)
+        ]
+
+    def _date_picker(self, route: Route, node: Node) -> QuickReply | None:
+        if node.remind is None or self.ctx.planner is None:
+            return None
+        initial, earliest, latest = self.ctx.planner.bounds(node.remind, self.now)
+        data = postback.encode(postback.Tap(f"remind:{node.remind}", route.id, self.state.node))
+        return QuickReply(label=self.system.labels.pick_date, kind="date", data=data,
+                          initial=initial.isoformat(), min=earliest.isoformat(),
+                          max=latest.isoformat())
+
     # --- moving -----------------------------------------------------------------------------
 
     def _enter(self, route_id: str, node_id: str, *, push: bool, kind: str = "enter") -> None:
@@ -225,6 +435,8 @@ class _Turn:
             return
         route, node = here
         self._say(*(self._fill(text) for text in node.say))
+        if node.show == "reminders":
+            self._say(self._reminder_list())
         if node.end:
             self._say(self.system.texts.resolved_question)
         self._attach(self._node_replies(route, node))
@@ -233,6 +445,7 @@ class _Turn:
         """Fill a verdict node's blanks: the number typed, and whose the guides say it is."""
         if "{" not in text:
             return text
+        text = text.replace("{window}", self._window_text())
         fact = self.sc.facts.get(self.state.vars.get(f"fact@{self.state.node}", ""))
         number = self.number or (fact.value if fact else self.system.texts.number_fallback)
         return text.replace("{number}", number).replace("{use}", fact.use if fact else "")
@@ -279,6 +492,11 @@ class _Turn:
 
     def _node_replies(self, route: Route, node: Node) -> list[QuickReply]:
         replies: list[QuickReply] = []
+        picker = self._date_picker(route, node)
+        if picker is not None:
+            replies.append(picker)
+        if node.show == "reminders":
+            replies.extend(self._stop_replies())
         if node.end:
             replies.append(self._local(route, self.system.labels.resolved_yes, RESOLVED_YES))
             replies.append(self._local(route, self.system.labels.resolved_no, RESOLVED_NO))
@@ -311,11 +529,13 @@ class _Turn:
         data = postback.encode(postback.Tap(key, route.id, self.state.node))
         return QuickReply(label=label, kind="postback", data=data)
 
-    def _shown_replies(self) -> list[QuickReply]:
+    def _shown_replies(self, *, with_list: bool = False) -> list[QuickReply]:
+        """The buttons of where the person is; `with_list` puts お知らせの一覧 first."""
         here = self._here()
-        if here is None:
-            return self._menu_replies()
-        return self._node_replies(*here)
+        replies = self._menu_replies() if here is None else self._node_replies(*here)
+        if with_list and len(replies) < MAX_QUICK_REPLIES:
+            replies.insert(0, global_reply(self.system.labels.reminders, "route:reminders"))
+        return replies
 
     def _button_is_shown(self, key: str) -> bool:
         here = self._here()
@@ -323,6 +543,8 @@ class _Turn:
             return False
         _, node = here
         keys = {b.key for b in node.buttons} | {"action:back"}
+        if node.remind is not None:
+            keys.add(f"remind:{node.remind}")
         if node.end:
             keys |= {RESOLVED_YES, RESOLVED_NO}
         return key in keys
@@ -371,4 +593,4 @@ class _Turn:
     def _done(self, resolved: str) -> Outcome:
         assert 1 <= len(self.messages) <= MAX_MESSAGES, self.messages
         return Outcome(state=self.state, messages=self.messages, steps=self.steps,
-                       resolved=resolved)
+                       resolved=resolved, effects=self.effects)

@@ -137,7 +137,13 @@ def _parse_facts(f: _File) -> dict[str, Fact] | None:
             f.error(f"fact key {key!r}: use lower-case letters, digits and _", [key])
         fact = f.parse(Fact, raw, [key])
         if fact is not None:
-            if not fact.sources:
+            if fact.kind == "policy":
+                # supportnavi's own choice (how long before a deadline to push): no guide
+                # states it, so the note must say why it is what it is
+                if fact.sources or not fact.note:
+                    f.error(f"policy {key!r} is our own choice: no sources, and a note saying "
+                            "why", [key])
+            elif not fact.sources:
                 f.error(f"fact {key!r} names no guide in sources", [key])
             facts[str(key)] = fact
     return facts
@@ -171,7 +177,10 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
         here: list[str | int] = ["nodes", node_id]
         if not re.fullmatch(r"[a-z0-9_]+", node_id):
             f.error(f"node id {node_id!r}: use lower-case letters, digits and _", here)
-        bubbles = len(node.say) + (1 if node.end else 0)
+        if node.remind is not None and node.remind not in REMINDER_KINDS:
+            f.error(f"remind: {node.remind!r} is not a reminder kind; known: "
+                    f"{', '.join(REMINDER_KINDS)}", [*here, "remind"])
+        bubbles = len(node.say) + (1 if node.end else 0) + (1 if node.show else 0)
         if bubbles > MAX_NODE_BUBBLES:
             what = "say (plus the 解決しましたか？ question)" if node.end else "say"
             f.error(
@@ -181,9 +190,11 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
             )
         if not node.buttons and not node.end:
             f.error(f"node {node_id!r} is a dead end: give it buttons or mark it end: true", here)
-        room = MAX_QUICK_REPLIES - NAV_BUTTONS - (2 if node.end else 0)
+        room = MAX_QUICK_REPLIES - NAV_BUTTONS - (2 if node.end else 0) - (1 if node.remind else 0)
         if len(node.buttons) > room:
             added = "解決した/まだ, 戻る and メニュー are" if node.end else "戻る and メニュー are"
+            if node.remind:
+                added = added.replace(" and", ", 日付を選ぶ and")
             f.error(
                 f"{len(node.buttons)} buttons; at most {room}, "
                 f"because {added} added and LINE allows {MAX_QUICK_REPLIES}",

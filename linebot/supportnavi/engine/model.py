@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import date, datetime
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -41,14 +42,21 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# What a button may do to a person's reminders before it moves on (`do:` with `to:`):
+# stop them all, or set the hours pushes may come in ("window:9-21").
+DO_PATTERN = r"^(stop_all|window:([0-9]|1[0-9]|2[0-3])-([1-9]|1[0-9]|2[0-4]))$"
+
+
 class Button(_Strict):
-    """A quick-reply button. Exactly one of `to`, `route`, `uri`, `action` says where it leads."""
+    """A quick-reply button. Exactly one of `to`, `route`, `uri`, `action` says where it leads;
+    `do` (with `to`) changes the person's reminders first."""
 
     label: str = Field(min_length=1)
     to: str | None = None
     route: str | None = None
     uri: str | None = None
     action: Action | None = None
+    do: str | None = Field(default=None, pattern=DO_PATTERN)
 
     @model_validator(mode="after")
     def _one_target(self) -> Button:
@@ -57,11 +65,19 @@ class Button(_Strict):
             raise ValueError("a button needs exactly one of: to, route, uri, action")
         if self.uri is not None and not self.uri.startswith(("https://", "{{")):
             raise ValueError("a uri button must open an https:// page")
+        if self.do is not None and self.to is None:
+            raise ValueError("a button with do: also needs to: (where it leads afterwards)")
+        if self.do is not None and self.do.startswith("window:"):
+            start, end = (int(h) for h in self.do.removeprefix("window:").split("-"))
+            if not start < end:
+                raise ValueError("a window must start before it ends")
         return self
 
     @property
     def key(self) -> str:
         """What the button's postback names, stable across edits that reorder buttons."""
+        if self.do is not None:
+            return f"do:{self.do}>{self.to}"
         if self.to is not None:
             return f"to:{self.to}"
         if self.route is not None:
@@ -91,6 +107,11 @@ class Node(_Strict):
     end: bool = False
     title: str | None = None
     input: PhoneInput | None = None
+    # A node that offers a reminder of this kind: it shows LINE's date picker and reads a typed
+    # date (「12月5日」) too.
+    remind: str | None = None
+    # A node that lists the person's pending reminders, each with a stop button.
+    show: Literal["reminders"] | None = None
 
 
 class Route(_Strict):
@@ -121,6 +142,11 @@ class SystemLabels(_Strict):
     resolved_no: str
     contact: str
     stop_reminder: str
+    pick_date: str  # the date picker's button
+    reminders: str  # opens the list of one's reminders
+    stop_numbered: str  # 「{n}を止める」 under the list
+    revive_yes: str
+    revive_no: str
 
 
 class SystemTexts(_Strict):
@@ -136,6 +162,22 @@ class SystemTexts(_Strict):
     resolved_question: str
     resolved_yes: str
     resolved_no: str
+    # reminders: {name} 無料体験の終わり, {deadline} and {given} 12月5日(土), {pushes} one per
+    # line, {window} 9時〜21時, {count}, {list}
+    remind_set: str
+    remind_again: str  # the same reminder is already planned
+    remind_past: str
+    remind_too_late: str
+    remind_bad_date: str
+    reminders_none: str
+    reminders_item: str  # one reminder in a list: {n} {name} {deadline}
+    reminders_next: str  # the line under it in the list of pending ones: {next}
+    reminders_more: str  # under a list longer than the stop buttons: {count}
+    reminder_stopped: str
+    reminder_gone: str  # a stop tapped for a reminder that is no longer pending
+    revive_question: str
+    revive_yes: str
+    revive_no: str
 
 
 class MenuPage(_Strict):
@@ -147,8 +189,9 @@ class MenuPage(_Strict):
 
 class ReminderText(_Strict):
     """What a pushed reminder of one kind says ({deadline} is 12月5日(土)), and where its button
-    leads."""
+    leads. `name` is how lists and confirmations call it (「無料体験の終わり」)."""
 
+    name: str = Field(min_length=1)
     text: str = Field(min_length=1)
     button: str = Field(min_length=1)
     route: str
@@ -216,6 +259,99 @@ class OtherMessage:
 Input = Follow | Text | Postback | OtherMessage
 
 
+# --- reminders, as the engine sees them ---------------------------------------------------------
+# The date rules live in supportnavi.reminders; the service hands the engine a Planner that
+# applies them, and the person's reminders, so that advance() stays pure.
+
+
+@dataclass(frozen=True)
+class ReminderInfo:
+    """One of the person's reminders: what the list shows and a stop button names."""
+
+    kind: str
+    given: date
+    deadline: date
+    next_push: datetime  # UTC
+
+
+@dataclass(frozen=True)
+class DatePlan:
+    """The planner's answer for a date: the pushes, or why there are none."""
+
+    deadline: date
+    pushes: tuple[datetime, ...] = ()  # UTC
+    refused: Literal["past", "too_late"] | None = None
+
+
+class Planner(Protocol):
+    def today(self, now: datetime) -> date: ...
+
+    def parse(self, kind: str, text: str, now: datetime) -> date | None: ...
+
+    def bounds(self, kind: str, now: datetime) -> tuple[date, date, date]:
+        """The date picker's initial, min and max dates for this kind."""
+        ...
+
+    def plan(self, kind: str, given: date, now: datetime, window: tuple[int, int]) -> DatePlan: ...
+
+    def day(self, day: date) -> str:
+        """12月5日(土)"""
+        ...
+
+    def moment(self, at: datetime) -> str:
+        """12月2日(水) 9:00, in the bot's time zone"""
+        ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What advance() may know beyond the state. `reminders` and `skipped` are None when the
+    service has not loaded them; an input that needs them asks (Outcome.needs_reminders)."""
+
+    planner: Planner | None = None
+    window: tuple[int, int] = (9, 21)
+    reminders: tuple[ReminderInfo, ...] | None = None  # pending, soonest first
+    skipped: tuple[ReminderInfo, ...] | None = None  # stopped while the person had blocked us
+
+
+# --- effects: what the service must do to the person's reminders --------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: str
+    given: date
+    deadline: date
+    pushes: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class StopReminder:
+    kind: str
+    given: date
+
+
+@dataclass(frozen=True)
+class StopAll:
+    pass
+
+
+@dataclass(frozen=True)
+class SetWindow:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Revive:
+    """After a new follow: keep (True) or drop (False) what was skipped while blocked."""
+
+    keep: bool
+
+
+Effect = Schedule | StopReminder | StopAll | SetWindow | Revive
+
+
 # --- outcome ------------------------------------------------------------------------------------
 
 QuickReplyKind = Literal["postback", "uri", "date"]
@@ -243,7 +379,7 @@ class OutText:
 
 StepKind = Literal[
     "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
-    "resolved_no", "follow", "other_message",
+    "resolved_no", "follow", "other_message", "remind", "reminder_stop", "window", "revive",
 ]
 
 
@@ -262,3 +398,6 @@ class Outcome:
     messages: list[OutText]
     steps: list[Step]
     resolved: str  # what the input resolved to, e.g. "button:to:web_1" or "command:back"
+    effects: list[Effect] = field(default_factory=list)
+    # the input needs the person's reminders: load them into the Context and call again
+    needs_reminders: bool = False

@@ -63,6 +63,9 @@ class Days:
     return_window: int = 30
     account_close_reply: int = 5
     followup_hours: int = 48
+    seller_wait: int = 2
+    pause_notice: int = 14
+    return_notice: int = 5
 
 
 def rules(days: Days) -> dict[Kind, Rule]:
@@ -72,9 +75,9 @@ def rules(days: Days) -> dict[Kind, Rule]:
         "trial_cancel": Rule("future", 0, (days.trial_margin, 0)),
         "prime_renewal": Rule("future", 0, (days.trial_margin,)),
         # the person gives the day the pause began: push 14 days before the 365-day limit
-        "prime_pause_end": Rule("past", days.pause_max, (14,)),
+        "prime_pause_end": Rule("past", days.pause_max, (days.pause_notice,)),
         # the day the parcel came: push 5 days before day 30
-        "return_window": Rule("past", days.return_window, (5,)),
+        "return_window": Rule("past", days.return_window, (days.return_notice,)),
         # the day the closure mail came: the next morning, and on day 4 of 5
         "account_close_mail": Rule(
             "past", days.account_close_reply,
@@ -83,7 +86,7 @@ def rules(days: Days) -> dict[Kind, Rule]:
         # the day a mail or form went out: when 48 hours have passed with no answer
         "support_followup": Rule("past", followup_days, (0,)),
         # the day the seller was contacted: after 2 days, offer the A-to-z guarantee
-        "seller_reply": Rule("past", 2, (0,)),
+        "seller_reply": Rule("past", days.seller_wait, (0,)),
     }
 
 

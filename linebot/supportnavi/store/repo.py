@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -100,10 +100,64 @@ def add_reminders(
     return rows
 
 
+# The error a reminder skipped because its person blocked the bot carries: a later follow
+# finds these and asks whether to keep them.
+BLOCKED = "the person blocked the bot"
+# ...and once that question is answered, or a push's time went by meanwhile, this one.
+MISSED = "missed while the person had blocked the bot"
+
+
 async def skip_pending_reminders(session: AsyncSession, user_id: str) -> None:
     """The person blocked the bot: nothing more is pushed, and the rows stay, as skipped."""
     await session.execute(
         update(Reminder)
         .where(Reminder.user_id == user_id, Reminder.status == "pending")
-        .values(status="skipped", error="the person blocked the bot")
+        .values(status="skipped", error=BLOCKED, claimed_until=None)
     )
+
+
+async def reminders_of(
+    session: AsyncSession, user_id: str, *, skipped: bool = False
+) -> list[Reminder]:
+    """A person's pending reminder rows, or those skipped while they had blocked the bot."""
+    query = select(Reminder).where(Reminder.user_id == user_id)
+    if skipped:
+        query = query.where(Reminder.status == "skipped", Reminder.error == BLOCKED)
+    else:
+        query = query.where(Reminder.status == "pending")
+    return list((await session.execute(query.order_by(Reminder.due_at))).scalars())
+
+
+async def cancel_reminders(
+    session: AsyncSession, user_id: str, kind: str | None = None, given: date | None = None
+) -> None:
+    """The person stopped one reminder (all its pushes), or all of them."""
+    query = update(Reminder).where(Reminder.user_id == user_id, Reminder.status == "pending")
+    if kind is not None:
+        query = query.where(Reminder.kind == kind, Reminder.given == given)
+    await session.execute(query.values(status="cancelled", claimed_until=None))
+
+
+def revive_reminders(rows: Sequence[Reminder], now: datetime, *, keep: bool) -> None:
+    """Back after blocking, the person chose. Keeping resumes each reminder's pushes still
+    ahead; one whose pushes all went by while blocked, but whose deadline has not, gets its
+    last push now (the dispatcher still waits for the person's hours). Nothing is asked twice."""
+    by_series: dict[tuple[str, date], list[Reminder]] = {}
+    for row in rows:
+        by_series.setdefault((row.kind, row.given), []).append(row)
+    for series in by_series.values():
+        ahead = [r for r in series if _aware(r.due_at) >= now]
+        if keep and not ahead:
+            ahead = [max(series, key=lambda r: _aware(r.due_at))]
+        for row in series:
+            if keep and row in ahead:
+                row.status, row.error, row.claimed_until = "pending", None, None
+                row.next_attempt_at = max(_aware(row.due_at), now)
+            else:
+                row.error = MISSED if keep else "the person chose not to keep it"
+                row.status = "skipped" if keep else "cancelled"
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every time stored here is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

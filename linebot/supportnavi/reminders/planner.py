@@ -1,0 +1,90 @@
+"""The engine's Planner, made of this package's date rules and the fact sheet's day counts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import cast, get_args
+from zoneinfo import ZoneInfo
+
+from supportnavi.engine.model import DatePlan, Fact
+from supportnavi.reminders.rules import (
+    Days,
+    Kind,
+    Plan,
+    Window,
+    format_ja,
+    parse_date,
+    plan,
+    rules,
+)
+
+# How far the date picker reaches from today: a pause began up to a year ago; a renewal is at
+# most a year ahead.
+PICKER_REACH = timedelta(days=400)
+KINDS: tuple[str, ...] = get_args(Kind)
+
+
+def days_from_facts(facts: dict[str, Fact]) -> Days:
+    """The day counts the rules use, from scenarios/facts.yaml, so that one edit there changes
+    both what the bot says and when it pushes."""
+    defaults = Days()
+
+    def number(key: str, default: int) -> int:
+        fact = facts.get(key)
+        return int(fact.value) if fact is not None and fact.value.isdigit() else default
+
+    return Days(
+        trial_margin=number("trial_cancel_margin_days", defaults.trial_margin),
+        pause_max=number("pause_max_days", defaults.pause_max),
+        return_window=number("return_window_days", defaults.return_window),
+        account_close_reply=number("account_close_reply_days", defaults.account_close_reply),
+        followup_hours=number("email_followup_hours", defaults.followup_hours),
+        seller_wait=number("seller_reply_wait_days", defaults.seller_wait),
+        pause_notice=number("pause_notice_days", defaults.pause_notice),
+        return_notice=number("return_notice_days", defaults.return_notice),
+    )
+
+
+class RulesPlanner:
+    def __init__(self, tz: ZoneInfo, days: Days) -> None:
+        self.tz = tz
+        self.days = days
+        self._rules = rules(days)
+
+    def _kind(self, kind: str) -> Kind:
+        if kind not in KINDS:
+            raise ValueError(f"unknown reminder kind {kind!r}")
+        return cast(Kind, kind)
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.tz).date()
+
+    def parse(self, kind: str, text: str, now: datetime) -> date | None:
+        direction = self._rules[self._kind(kind)].given
+        return parse_date(text, self.today(now), direction)
+
+    def bounds(self, kind: str, now: datetime) -> tuple[date, date, date]:
+        today = self.today(now)
+        if self._rules[self._kind(kind)].given == "future":
+            return today, today, today + PICKER_REACH
+        return today, today - PICKER_REACH, today
+
+    def plan(self, kind: str, given: date, now: datetime, window: tuple[int, int]) -> DatePlan:
+        result = plan(self._kind(kind), given, now, self.tz, days=self.days,
+                      window=to_window(window))
+        if isinstance(result, Plan):
+            return DatePlan(result.deadline, result.pushes)
+        return DatePlan(result.deadline, refused=result.why)
+
+    def day(self, day: date) -> str:
+        return format_ja(day)
+
+    def moment(self, at: datetime) -> str:
+        local = at.astimezone(self.tz)
+        return f"{format_ja(local.date())} {local.hour}:{local.minute:02d}"
+
+
+def to_window(hours: tuple[int, int]) -> Window:
+    """(9, 21) -> 9:00-21:00; 24 as the end means until midnight."""
+    start, end = hours
+    return Window(time(start), time(end) if end < 24 else time(23, 59, 59))
