@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -67,3 +69,18 @@ def test_chat_in_the_terminal(tmp_path):
     assert "[1] プライム会員をやめる" in out
     assert "【電話で解約】" in out and "0120-899-543" in out
     assert "音声ガイドで 1 → 3 → 3" in out
+
+
+def test_chat_picks_a_date_for_a_reminder(tmp_path):
+    """In the terminal, 「1 YYYY-MM-DD」 stands for LINE's date picker."""
+    day = datetime.now(ZoneInfo("Asia/Tokyo")).date() + timedelta(days=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "supportnavi", "chat"],
+        input=f"無料体験をやめたい\n1\n3\n1\n1 {day.isoformat()}\n", capture_output=True,
+        text=True, timeout=120, env=_env(tmp_path), check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "[1] 日付を選ぶ（カレンダー） 📅" in out
+    assert "番号と日付を送ってください" in out
+    assert f"{day.month}月{day.day}日" in out and "このトークでお知らせします" in out

@@ -85,20 +85,31 @@ class ChatClient:
 
     def say(self, line: str) -> list[dict[str, Any]]:
         """A number picks a shown button (a postback, as a tap would); anything else is text."""
-        choice = line.strip()
+        choice, _, rest = line.strip().partition(" ")
         if choice.isdigit() and 1 <= int(choice) <= len(self.quick_replies):
             action = self.quick_replies[int(choice) - 1]["action"]
             if action["type"] == "postback":
                 return self.send({"type": "postback", "postback": {"data": action["data"]}})
             if action["type"] == "uri":
                 return [{"type": "text", "text": f"(ブラウザで開くページ: {action['uri']})"}]
+            if action["type"] == "datetimepicker":
+                # LINE's date picker, in a terminal: "3 2026-12-05" picks that date
+                if not rest.strip():
+                    hint = f"(日付を選ぶには「{choice} {action.get('initial', '2026-12-05')}」の" \
+                           "ように番号と日付を送ってください)"
+                    return [{"type": "text", "text": hint}]
+                postback = {"data": action["data"], "params": {"date": rest.strip()}}
+                return self.send({"type": "postback", "postback": postback})
         message = {"type": "text", "id": uuid.uuid4().hex[:18], "text": line, "quoteToken": "q"}
         return self.send({"type": "message", "message": message})
 
 
 def _addressed_to(record: dict[str, Any], user_id: str) -> bool:
     body = record.get("body") or {}
-    return record["path"].endswith("/reply") or body.get("to") == user_id
+    to = body.get("to")
+    return record["path"].endswith("/reply") or to == user_id or (
+        isinstance(to, list) and user_id in to  # a multicast
+    )
 
 
 def render(messages: list[dict[str, Any]], out: Callable[[str], None]) -> None:
@@ -111,7 +122,7 @@ def render(messages: list[dict[str, Any]], out: Callable[[str], None]) -> None:
         out("")
         for i, item in enumerate(items, 1):
             action = item["action"]
-            mark = " ↗" if action["type"] == "uri" else ""
+            mark = {"uri": " ↗", "datetimepicker": " 📅"}.get(action["type"], "")
             out(f"   [{i}] {action['label']}{mark}")
 
 
