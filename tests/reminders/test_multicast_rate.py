@@ -268,3 +268,15 @@ async def test_a_scripted_quota_429_on_a_multicast_pauses_and_keeps_the_batch_ke
     [key, again] = bot.fake.multicast_attempt_keys
     assert key == again  # the batch went again as the same request
     assert dict(bot.fake.delivered_to) == {u: 1 for u in people}
+
+
+async def test_one_person_twice_in_a_group_is_never_listed_twice_in_a_multicast(bot):
+    people = user_ids(3, "2")
+    await schedule(bot.db_url, people, "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, people[:1], "return_window", date(2026, 11, 20))  # set twice
+    report = await dispatcher(bot).run_once(jst(12, 15, 9, 0))
+    assert (report.sent, report.multicasts, report.pushes) == (4, 1, 1)
+    [multicast] = sent(bot, "multicast")
+    assert sorted(multicast.body["to"]) == people
+    [push] = sent(bot, "push")
+    assert push.body["to"] == people[0]

@@ -40,6 +40,7 @@ from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import Window, due_now
+from supportnavi.settings import Settings
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
 
@@ -341,7 +342,14 @@ class Dispatcher:
                     handled += len(members)
                 else:
                     units.append(self._unit(members, key, True, now))
-            for members in fresh.values():
+            for group in fresh.values():
+                # one person twice in a group (the same reminder set twice): the second row
+                # goes by its own push, so nobody is listed twice in one multicast
+                people: set[str] = set()
+                members = []
+                for m in group:
+                    (alone if m.user_id in people else members).append(m)
+                    people.add(m.user_id)
                 for i in range(0, len(members), MULTICAST_MAX):
                     chunk = members[i:i + MULTICAST_MAX]
                     if len(chunk) == 1:
@@ -492,11 +500,11 @@ class Dispatcher:
 
 
 def make_dispatcher(
-    db: Database, sender: Sender, scenarios: Scenarios, settings: Any,
+    db: Database, sender: Sender, scenarios: Scenarios, settings: Settings,
 ) -> Dispatcher:
     """A dispatcher configured from `Settings`; each of `serve --workers N` takes 1/N of the
     rates, so that together they stay within the channel's limits."""
-    share = max(1, int(settings.workers))
+    share = max(1, settings.workers)
     return Dispatcher(
         db, sender, scenarios, settings.zone,
         push_rate=settings.push_rate / share, multicast_rate=settings.multicast_rate / share,
