@@ -7,9 +7,10 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -82,7 +83,21 @@ def reminders_dispatch(
             await sender.close()
             await db.dispose()
 
-    asyncio.run(run())
+    _run_fast(run())
+
+
+def _run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run on uvloop when it is installed (uvicorn[standard] brings it; `serve` uses it
+    too): the dispatcher is bound by the client's CPU per request, and uvloop cuts it."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a platform without uvloop
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 @db_app.command("upgrade")

@@ -206,6 +206,7 @@ class Dispatcher:
         self.paused_reason: str | None = None
         self.last_run: datetime | None = None
         self.last_report: Report | None = None
+        self._rendered: dict[tuple[str, date, date], list[OutText]] = {}
 
     # --- state, for /healthz -------------------------------------------------------------
 
@@ -484,7 +485,14 @@ class Dispatcher:
             blocked.append(rows[0].user_id)
 
     def _messages(self, row: _Claimed) -> list[OutText]:
-        return render(self.scenarios, row.kind, row.given, row.deadline)
+        """Rendered once per text: thousands of rows share a handful of (kind, dates)."""
+        key = (row.kind, row.given, row.deadline)
+        messages = self._rendered.get(key)
+        if messages is None:
+            if len(self._rendered) >= 10_000:
+                self._rendered.clear()
+            messages = self._rendered[key] = render(self.scenarios, *key)
+        return messages
 
     async def _block_user(self, user_id: str, now: datetime) -> None:
         """LINE says this person can no longer be reached: mark them, skip their other pushes."""
