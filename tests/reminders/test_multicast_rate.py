@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from supportnavi.reminders.dispatcher import MULTICAST_MAX, Dispatcher
@@ -25,6 +26,14 @@ SCHEDULED_AT = datetime(2026, 11, 23, 10, 0, tzinfo=TOKYO)
 
 def jst(month: int, day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=TOKYO).astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+def every_request_is_valid(bot):
+    """Whatever else a test checks, every request the bot sent must fit LINE's OpenAPI spec."""
+    yield
+    for r in bot.fake.records:
+        assert request_errors(r.method, r.path, r.body) == [], (r.path, r.body)
 
 
 def user_ids(n: int, tag: str) -> list[str]:
