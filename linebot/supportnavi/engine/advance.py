@@ -210,9 +210,8 @@ class _Turn:
             change, _, target = arg.partition(">")
             self._change_reminders(change)
             self._enter(self.state.route, target, push=True)
-        elif kind == "stop" and self._stop_key(arg) is not None:
-            stop_kind, given = self._stop_key(arg)  # type: ignore[misc]
-            self._stop(stop_kind, given)
+        elif kind == "stop" and (stop := self._stop_key(arg)) is not None:
+            self._stop(*stop)
         elif kind == "revive" and arg in ("yes", "no"):
             self._revive(arg == "yes")
         else:
@@ -533,7 +532,7 @@ class _Turn:
         """The buttons of where the person is; `with_list` puts お知らせの一覧 first."""
         here = self._here()
         replies = self._menu_replies() if here is None else self._node_replies(*here)
-        if with_list and len(replies) < MAX_QUICK_REPLIES:
+        if with_list and "reminders" in self.sc.routes and len(replies) < MAX_QUICK_REPLIES:
             replies.insert(0, global_reply(self.system.labels.reminders, "route:reminders"))
         return replies
 
