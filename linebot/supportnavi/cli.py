@@ -22,6 +22,8 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 reminders_app = typer.Typer(help="Deadline reminders.", no_args_is_help=True)
 app.add_typer(reminders_app, name="reminders")
+richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_args_is_help=True)
+app.add_typer(richmenu_app, name="richmenu")
 
 
 def _logging(settings: Settings) -> None:
@@ -266,6 +268,62 @@ def _start_local_server(settings: Settings) -> str:
     while not server.started:
         time.sleep(0.02)
     return f"http://127.0.0.1:{port}"
+
+
+@richmenu_app.command("build")
+def richmenu_build(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="directory for the images (default: the package's, which "
+                               "deploy uploads)")] = None,
+) -> None:
+    """Draw the rich-menu images from `richmenu:` in scenarios/system.yaml (Pillow and the
+    Noto Sans JP font wheel, from the dev extra). Commit them: deploy needs no font."""
+    try:
+        from supportnavi.richmenu.draw import build
+    except ImportError as exc:
+        typer.echo(f"richmenu build needs Pillow and the font: pip install -e '.[dev]' ({exc})",
+                   err=True)
+        raise typer.Exit(2) from exc
+    from supportnavi.engine.loader import load_scenarios
+    from supportnavi.richmenu.layout import IMAGES, plan
+
+    menus = plan(load_scenarios(Settings().scenarios_dir))
+    if not menus:
+        typer.echo("scenarios/system.yaml has no richmenu: block", err=True)
+        raise typer.Exit(1)
+    for path in build(menus, output or IMAGES):
+        typer.echo(f"{path} ({path.stat().st_size} bytes)")
+
+
+@richmenu_app.command("deploy")
+def richmenu_deploy(
+    images: Annotated[Path | None, typer.Option(help="directory of built images")] = None,
+) -> None:
+    """Create the rich menus on the channel, upload their images, point the aliases at them
+    and make the first the default; then delete those an earlier deploy left."""
+    import asyncio
+
+    from supportnavi.engine.loader import load_scenarios
+    from supportnavi.line.richmenu import DeployError, deploy
+    from supportnavi.richmenu.layout import IMAGES, plan
+
+    settings = Settings()
+    if settings.line_channel_access_token is None:
+        typer.echo("richmenu deploy needs LINE_CHANNEL_ACCESS_TOKEN (the channel to put the "
+                   "menus on)", err=True)
+        raise typer.Exit(2)
+    menus = plan(load_scenarios(settings.scenarios_dir))
+    try:
+        done = asyncio.run(deploy(menus, images or IMAGES, settings.line_api_base_url,
+                                  settings.line_channel_access_token))
+    except DeployError as exc:
+        typer.echo(f"richmenu deploy failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for alias_id, menu_id in done.menus.items():
+        default = " (default)" if menu_id == done.default else ""
+        typer.echo(f"{alias_id} -> {menu_id}{default}")
+    if done.deleted:
+        typer.echo(f"deleted {len(done.deleted)} earlier menu(s)")
 
 
 def main() -> None:

@@ -25,7 +25,10 @@ from supportnavi.engine.model import (
     NAV_BUTTONS,
     PHONE_KINDS,
     REMINDER_KINDS,
+    RICHMENU_LABEL_LINES,
+    RICHMENU_LINE_CHARS,
     Fact,
+    RichMenu,
     Route,
     Scenarios,
     SystemFile,
@@ -300,8 +303,31 @@ def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> Non
             f.error(f"reminders has no text for the kind {kind!r}", ["reminders"])
     if system.contact_route not in routes:
         f.error(f"contact_route {system.contact_route!r} does not exist", ["contact_route"])
+    if system.richmenu is not None:
+        _check_richmenu(f, system.richmenu, routes)
     for name, label in system.labels.model_dump().items():
         _check_label(f, label, ["labels", name])
+
+
+def _check_richmenu(f: _File, richmenu: RichMenu, routes: dict[str, Route]) -> None:
+    aliases: set[str] = set()
+    for t, tab in enumerate(richmenu.tabs):
+        where: list[str | int] = ["richmenu", "tabs", t]
+        if tab.alias in aliases:
+            f.error(f"rich-menu alias {tab.alias!r} is used twice", [*where, "alias"])
+        aliases.add(tab.alias)
+        for a, area in enumerate(tab.areas):
+            at: list[str | int] = [*where, "areas", a]
+            if area.route is not None and area.route not in routes:
+                f.error(f"rich-menu area opens route {area.route!r}, which does not exist",
+                        [*at, "route"])
+            lines = area.label.split("\n")
+            if len(lines) > RICHMENU_LABEL_LINES or any(
+                not 0 < len(line) <= RICHMENU_LINE_CHARS for line in lines
+            ):
+                f.error(f"rich-menu label {area.label!r} does not fit a tile: at most "
+                        f"{RICHMENU_LABEL_LINES} lines of 1 to {RICHMENU_LINE_CHARS} characters",
+                        [*at, "label"])
 
 
 # --- fact templates ---------------------------------------------------------------------------

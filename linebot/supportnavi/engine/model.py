@@ -197,8 +197,74 @@ class ReminderText(_Strict):
     route: str
 
 
+# The rich menu's tiles: a tab of RICHMENU_COLUMNS x RICHMENU_ROWS areas under a tab bar. A
+# tile's label is drawn large, so it is short: at most RICHMENU_LABEL_LINES lines of at most
+# RICHMENU_LINE_CHARS characters. Icons are shapes supportnavi.richmenu draws, by name.
+RICHMENU_COLUMNS = 3
+RICHMENU_ROWS = 2
+RICHMENU_LINE_CHARS = 6
+RICHMENU_LABEL_LINES = 2
+RICHMENU_CHAT_BAR = 14  # LINE's limit for chatBarText
+RichMenuIcon = Literal[
+    "crown", "hourglass", "pause", "phone", "bell", "list",
+    "truck", "return", "cancel", "key", "shield", "search",
+]
+
+
+class RichMenuArea(_Strict):
+    """One tile: it opens `route`, or does `action` (the menu), like the menu's button."""
+
+    label: str = Field(min_length=1)
+    icon: RichMenuIcon
+    route: str | None = None
+    action: Literal["menu"] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> RichMenuArea:
+        if (self.route is None) == (self.action is None):
+            raise ValueError("a rich-menu area needs exactly one of: route, action")
+        return self
+
+    @property
+    def key(self) -> str:
+        """The postback key a menu button with the same target carries."""
+        return f"route:{self.route}" if self.route is not None else f"action:{self.action}"
+
+
+class RichMenuTab(_Strict):
+    """One tabbed rich menu; `alias` names its rich-menu alias (supportnavi-<alias>)."""
+
+    alias: str = Field(pattern=r"^[a-z][a-z0-9_]{0,19}$")
+    label: str = Field(min_length=1, max_length=RICHMENU_LINE_CHARS)
+    areas: list[RichMenuArea] = Field(
+        min_length=RICHMENU_COLUMNS * RICHMENU_ROWS, max_length=RICHMENU_COLUMNS * RICHMENU_ROWS
+    )
+
+
+class RichMenu(_Strict):
+    chat_bar: str = Field(min_length=1, max_length=RICHMENU_CHAT_BAR)
+    tabs: list[RichMenuTab] = Field(min_length=2, max_length=2)
+
+
+class Understanding(_Strict):
+    """Typed text that is no route: greetings, other companies, and what the bot can help with.
+
+    `other_services` is a negative signal: a message naming one of them and none of
+    `amazon_terms` (「楽天の解約」, 「ドコモを解約したい」) is out of scope, whatever keywords it
+    also holds. `out_of_scope` are sentences the similarity fallback compares too: nearest to
+    one of them means "none of ours"."""
+
+    greetings: list[str] = Field(min_length=1)  # a message made only of these gets `greeting_reply`
+    greeting_reply: str
+    unknown: str  # what the bot can help with, above the menu, for text that is none of ours
+    other_services: list[str] = Field(default_factory=list)
+    amazon_terms: list[str] = Field(default_factory=list)
+    out_of_scope: list[str] = Field(default_factory=list)
+
+
 class SystemFile(_Strict):
     menu: list[MenuPage] = Field(min_length=1)
+    richmenu: RichMenu | None = None
     reminders: dict[str, ReminderText] = Field(default_factory=dict)
     contact_route: str
     labels: SystemLabels

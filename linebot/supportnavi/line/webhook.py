@@ -94,6 +94,12 @@ def _convert(event: Any) -> InboundEvent:
         return InboundEvent(type="message", input=engine_input, **common)
     if isinstance(event, PostbackEvent):
         params = {str(k): str(v) for k, v in (event.postback.params or {}).items()}
+        if "newRichMenuAliasId" in params:
+            # a tab of the rich menu switched (LINE did it on the phone): nothing to answer
+            if params.get("status") != "SUCCESS":
+                log.warning("rich menu switch to %r: %s", params["newRichMenuAliasId"],
+                            params.get("status"))
+            return InboundEvent(type="ignored", **common)
         return InboundEvent(
             type="postback", input=Postback(event.postback.data, params), **common
         )

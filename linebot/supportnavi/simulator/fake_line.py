@@ -14,6 +14,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from supportnavi.simulator.fake_richmenu import FakeRichMenus, add_richmenu_routes
+
 # LINE's messages for its two kinds of 429
 RATE_LIMIT_MESSAGE = "The API rate limit has been exceeded. Try again later."
 MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
@@ -33,7 +35,8 @@ class Recorded:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "seq": self.seq, "method": self.method, "path": self.path, "body": self.body,
+            "seq": self.seq, "method": self.method, "path": self.path,
+            "body": {"bytes": len(self.body)} if isinstance(self.body, bytes) else self.body,
             "retry_key": self.retry_key, "at": self.at,
         }
 
@@ -62,6 +65,7 @@ class FakeLine:
     delivered_to: Counter[str] = field(default_factory=Counter)
     delivered_by_key: Counter[str] = field(default_factory=Counter)
     _recent: dict[str, deque[float]] = field(default_factory=dict)
+    richmenus: FakeRichMenus = field(default_factory=FakeRichMenus)
 
     def fail_next_push(self, status: int, message: str = "", *, accepted: bool = False) -> None:
         self.push_script.append((status, message or f"fake error {status}", accepted))
@@ -211,6 +215,8 @@ class FakeLine:
         async def clear() -> dict[str, Any]:
             self.clear()
             return {"cleared": True}
+
+        add_richmenu_routes(app, self.richmenus, self._record, json_body)
 
         @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "DELETE"])
         async def other(path: str, request: Request) -> JSONResponse:
