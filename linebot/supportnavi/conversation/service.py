@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
-from supportnavi.engine import Scenarios, State, advance
+from supportnavi.engine import Input, Outcome, Scenarios, State, advance
 from supportnavi.engine.model import (
     Context,
     Effect,
@@ -82,13 +82,13 @@ class ConversationService:
             row = await repo.load_state(session, event.user_key)
             state = _to_state(row)
             context = Context(planner=self.planner, window=_window(user))
-            outcome = advance(self.scenarios, state, event.input, now, context)
+            outcome = _advance(self.scenarios, state, event.input, now, context)
             if outcome.needs_reminders:
                 # Only inputs that touch reminders pay for reading them.
                 pending = await repo.reminders_of(session, event.user_key)
                 skipped = await self._live_skipped(session, event.user_key, now)
                 context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
-                outcome = advance(self.scenarios, state, event.input, now, context)
+                outcome = _advance(self.scenarios, state, event.input, now, context)
             await self._apply(session, user, outcome.effects, now)
             if row is None:
                 row = ConversationState(user_id=event.user_key, data={}, updated_at=now)
@@ -178,6 +178,21 @@ class ConversationService:
                 await self.deliver(delivery)
             except Exception:
                 log.exception("delivery %s crashed", delivery.outbox_id)
+
+
+class EngineFailed(Exception):
+    """advance() raised. Its message is dropped: it could quote what the person typed, which
+    must never reach a log (a password, a card number). The traceback still says where."""
+
+
+def _advance(
+    scenarios: Scenarios, state: State, event_input: Input, now: datetime, context: Context
+) -> Outcome:
+    try:
+        return advance(scenarios, state, event_input, now, context)
+    except Exception as exc:
+        failed = EngineFailed(f"{type(exc).__name__} in advance()")
+        raise failed.with_traceback(exc.__traceback__) from None
 
 
 def _window(user: User) -> tuple[int, int]:

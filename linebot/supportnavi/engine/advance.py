@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from supportnavi.engine import phones, postback
+from phonenumbers import PhoneNumber
+
+from supportnavi.engine import phones, postback, sensitive
+from supportnavi.engine.links import Link
 from supportnavi.engine.model import (
     MAX_MESSAGES,
     MAX_QUICK_REPLIES,
@@ -26,6 +29,7 @@ from supportnavi.engine.model import (
     Route,
     Scenarios,
     Schedule,
+    SecretKind,
     SetWindow,
     State,
     Step,
@@ -85,6 +89,7 @@ class _Turn:
         self.effects: list[Effect] = []
         # Filled into {number} for this one answer; a typed number is never kept in the state.
         self.number: str | None = None
+        self.link: Link | None = None  # likewise {link} and {domain}
         # The person's pending reminders as this turn leaves them (a stop removes one).
         self.pending: list[ReminderInfo] | None = (
             None if ctx.reminders is None else list(ctx.reminders)
@@ -124,6 +129,20 @@ class _Turn:
         return self._do(tap.key, f"button:{tap.key}")
 
     def text(self, raw: str) -> Outcome:
+        # Safety first, before commands, dates, numbers or routing: a secret is answered with a
+        # warning and goes no further; a link or a phone number anywhere gets its verdict.
+        secret = sensitive.find(raw)
+        if secret is not None:
+            return self._secret(secret)
+        if self.sc.links is not None:
+            link = self.sc.links.judge(raw)
+            if link.verdict != "invalid":
+                return self._link_verdict(link)
+        here = self._here()
+        if here is None or here[1].input is None or here[1].input.kind != "phone":
+            number = phones.find(raw)
+            if number is not None:
+                return self._phone_verdict(number)
         typed = fold(raw)
         if not typed:
             return self._not_understood()
@@ -162,15 +181,60 @@ class _Turn:
         self._attach(self._shown_replies())
         return self._done(f"message:{kind}")
 
+    def _secret(self, kind: SecretKind) -> Outcome:
+        """A card number, password, code or My Number: warn, and stay where the person is. The
+        answer never repeats it, and nothing of it reaches the state or `resolved`."""
+        safety = self.system.safety
+        text = safety.secrets[kind]
+        self.steps.append(Step("secret", self.state.route, self.state.node))
+        self._say(*(bubble.replace("{name}", text.name).replace("{given}", text.given)
+                    for bubble in safety.secret_warning))
+        self._attach(self._shown_replies())
+        return self._done(f"secret:{kind}")
+
+    def _safety_node(self, field: str) -> tuple[Route, Node]:
+        route_id, _, node_id = str(getattr(self.system.safety, field)).partition(".")
+        route = self.sc.routes[route_id]  # the loader checked that it exists
+        return route, route.nodes[node_id]
+
+    def _link_verdict(self, link: Link) -> Outcome:
+        """A link anywhere: its domain's verdict, from the node that asks for links (or from the
+        one the person is on, if it asks for a link itself)."""
+        here = self._here()
+        if here is None or here[1].input is None or here[1].input.kind != "link":
+            here = self._safety_node("link_check")
+        route, node = here
+        assert node.input is not None
+        self.link = link
+        self._enter(route.id, node.input.next[link.verdict], push=True)  # type: ignore[index]
+        return self._done(f"link:{link.verdict}")
+
+    def _phone_verdict(self, number: PhoneNumber) -> Outcome:
+        """A phone number written anywhere (「0120-999-373から電話が来た」): number_check's
+        verdict, as if it had been typed where number_check asks for one."""
+        route, node = self._safety_node("phone_check")
+        assert node.input is not None and node.input.kind == "phone"
+        checked = phones.judge(number, self.sc.facts, self.sc.phone_facts)
+        return self._verdict_at(route, node.input.next[checked.verdict], checked, "number")
+
     def _verdict(self, raw: str) -> Outcome:
         """A number typed where a node asks for one: move on by the fact sheet's verdict."""
         here = self._here()
         assert here is not None
         route, node = here
         assert node.input is not None
+        if node.input.kind == "link":
+            # no link in it (those were answered first): say so and ask again
+            self.link = Link("invalid")
+            self._enter(route.id, node.input.next["invalid"], push=True)
+            return self._done("link:invalid")
         checked = phones.check(raw, self.sc.facts, self.sc.phone_facts)
+        return self._verdict_at(route, node.input.next[checked.verdict], checked, "verdict")
+
+    def _verdict_at(
+        self, route: Route, target: str, checked: phones.Checked, how: str
+    ) -> Outcome:
         self.number = checked.number or None
-        target = node.input.next[checked.verdict]
         # Each verdict node remembers which fact it showed (a fact key, not what was typed), so
         # that going back to it later shows the same number's verdict again.
         if checked.fact is not None:
@@ -178,7 +242,7 @@ class _Turn:
         else:
             self.state.vars.pop(f"fact@{target}", None)
         self._enter(route.id, target, push=True)
-        return self._done(f"verdict:{checked.verdict}")
+        return self._done(f"{how}:{checked.verdict}")
 
     # --- what a button or command does ------------------------------------------------------
 
@@ -447,7 +511,11 @@ class _Turn:
         text = text.replace("{window}", self._window_text())
         fact = self.sc.facts.get(self.state.vars.get(f"fact@{self.state.node}", ""))
         number = self.number or (fact.value if fact else self.system.texts.number_fallback)
-        return text.replace("{number}", number).replace("{use}", fact.use if fact else "")
+        text = text.replace("{number}", number).replace("{use}", fact.use if fact else "")
+        safety = self.system.safety
+        link = self.link if self.link is not None and self.link.host else None
+        return (text.replace("{link}", link.host if link else safety.link_fallback)
+                .replace("{domain}", link.domain if link else safety.domain_fallback))
 
     def _show_menu(self, *, prompt: bool = True, page: int = 0) -> None:
         if prompt or not self.messages:

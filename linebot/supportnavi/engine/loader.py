@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from supportnavi.engine import phones, postback
 from supportnavi.engine.errors import LintError, ScenarioError
+from supportnavi.engine.links import LinkJudge
 from supportnavi.engine.model import (
     MAX_LABEL,
     MAX_NODE_BUBBLES,
@@ -122,10 +123,12 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
         filled[route_id] = _fill_model(f, route, facts)
     _check_system(system_file, system, routes)
     system = _fill_model(system_file, system, facts)
+    links = _check_safety(system_file, system, filled)
 
     if errors:
         return None, errors
-    return Scenarios(routes=filled, facts=facts, system=system, phone_facts=phone_facts), errors
+    return Scenarios(routes=filled, facts=facts, system=system, phone_facts=phone_facts,
+                     links=links), errors
 
 
 def _parse_facts(f: _File) -> dict[str, Fact] | None:
@@ -307,6 +310,27 @@ def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> Non
         _check_richmenu(f, system.richmenu, routes)
     for name, label in system.labels.model_dump().items():
         _check_label(f, label, ["labels", name])
+
+
+def _check_safety(f: _File, system: SystemFile, routes: dict[str, Route]) -> LinkJudge:
+    """The nodes that answer a number or a link typed anywhere must ask for one; each Amazon
+    domain must be a registrable domain (amazon.co.jp, not www.amazon.co.jp)."""
+    safety = system.safety
+    for field, kind in (("phone_check", "phone"), ("link_check", "link")):
+        route_id, _, node_id = getattr(safety, field).partition(".")
+        node = routes[route_id].nodes.get(node_id) if route_id in routes else None
+        if node is None:
+            f.error(f"safety.{field}: no node {node_id!r} in route {route_id!r}",
+                    ["safety", field])
+        elif node.input is None or node.input.kind != kind:
+            f.error(f"safety.{field}: node {route_id}.{node_id} must have input: {{kind: "
+                    f"{kind}}}", ["safety", field])
+    links = LinkJudge(safety.amazon_domains)
+    for i, domain in enumerate(safety.amazon_domains):
+        if links.registrable(domain) != domain.lower():
+            f.error(f"safety.amazon_domains: {domain!r} is not a registrable domain (it would "
+                    f"be {links.registrable(domain)!r})", ["safety", "amazon_domains", i])
+    return links
 
 
 def _check_richmenu(f: _File, richmenu: RichMenu, routes: dict[str, Route]) -> None:

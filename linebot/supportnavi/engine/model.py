@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from supportnavi.engine.links import LinkJudge
 
 # LINE's limits (Messaging API reference): a reply holds at most 5 messages, a quick reply at
 # most 13 items, a quick-reply label at most 20 characters, postback data at most 300 characters
@@ -28,6 +31,12 @@ Verdict = Literal["amazon", "unconfirmed", "discontinued", "carrier", "unknown",
 VERDICTS: tuple[Verdict, ...] = (
     "amazon", "unconfirmed", "discontinued", "carrier", "unknown", "invalid",
 )
+# What the link check can say about the links in a message (supportnavi.engine.links).
+LinkVerdict = Literal["amazon", "lookalike", "unknown", "invalid"]
+LINK_VERDICTS: tuple[LinkVerdict, ...] = ("amazon", "lookalike", "unknown", "invalid")
+# What a message may hold that the bot must never receive (supportnavi.engine.sensitive).
+SecretKind = Literal["card", "password", "code", "my_number"]
+SECRET_KINDS: tuple[SecretKind, ...] = ("card", "password", "code", "my_number")
 # Fact kinds that are phone numbers: whose number it is decides the verdict. `phone` is one the
 # guides report as Amazon's; `unconfirmed_phone` one that a single guide gives and none confirms.
 PHONE_KINDS = ("phone", "unconfirmed_phone", "carrier_phone")
@@ -101,12 +110,26 @@ class PhoneInput(_Strict):
         return self
 
 
+class LinkInput(_Strict):
+    """A node that reads a pasted link and moves on by its domain's verdict."""
+
+    kind: Literal["link"]
+    next: dict[LinkVerdict, str]
+
+    @model_validator(mode="after")
+    def _every_verdict(self) -> LinkInput:
+        missing = [v for v in LINK_VERDICTS if v not in self.next]
+        if missing:
+            raise ValueError(f"next needs a node for every verdict; missing: {missing}")
+        return self
+
+
 class Node(_Strict):
     say: list[str] = Field(min_length=1)
     buttons: list[Button] = Field(default_factory=list)
     end: bool = False
     title: str | None = None
-    input: PhoneInput | None = None
+    input: PhoneInput | LinkInput | None = Field(default=None, discriminator="kind")
     # A node that offers a reminder of this kind: it shows LINE's date picker and reads a typed
     # date (「12月5日」) too.
     remind: str | None = None
@@ -197,6 +220,35 @@ class ReminderText(_Strict):
     route: str
 
 
+class SecretText(_Strict):
+    """How the warning names one kind of secret, and what to do if it was given away."""
+
+    name: str = Field(min_length=1)
+    given: str = Field(min_length=1)
+
+
+class Safety(_Strict):
+    """The checks run on every text message before anything else (see advance._Turn.text)."""
+
+    # Registrable domains that are Amazon's own; fact templates, filled by the loader.
+    amazon_domains: list[str] = Field(min_length=1)
+    # "route.node" whose input verdicts answer a phone number or a link typed anywhere.
+    phone_check: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    link_check: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    link_fallback: str  # what {link} reads as when the typed link is no longer at hand
+    domain_fallback: str  # and {domain}
+    # The warning on a secret, one bubble each: {name}, and {given} for what to do now.
+    secret_warning: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
+    secrets: dict[SecretKind, SecretText]
+
+    @model_validator(mode="after")
+    def _every_kind(self) -> Safety:
+        missing = [k for k in SECRET_KINDS if k not in self.secrets]
+        if missing:
+            raise ValueError(f"secrets needs a text for every kind; missing: {missing}")
+        return self
+
+
 # The rich menu's tiles: a tab of RICHMENU_COLUMNS x RICHMENU_ROWS areas under a tab bar. A
 # tile's label is drawn large, so it is short: at most RICHMENU_LABEL_LINES lines of at most
 # RICHMENU_LINE_CHARS characters. Icons are shapes supportnavi.richmenu draws, by name.
@@ -265,6 +317,7 @@ class Understanding(_Strict):
 class SystemFile(_Strict):
     menu: list[MenuPage] = Field(min_length=1)
     richmenu: RichMenu | None = None
+    safety: Safety
     reminders: dict[str, ReminderText] = Field(default_factory=dict)
     contact_route: str
     labels: SystemLabels
@@ -280,6 +333,9 @@ class Scenarios:
     facts: dict[str, Fact]
     system: SystemFile
     phone_facts: dict[str, str] = field(default_factory=dict)  # E.164 number -> fact key
+    # Judges links against safety.amazon_domains; built by the loader, which reads the bundled
+    # public suffix list once, so that advance() never does. None: links are not checked.
+    links: LinkJudge | None = None
 
     @property
     def menu_routes(self) -> list[str]:
@@ -446,6 +502,7 @@ class OutText:
 StepKind = Literal[
     "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
     "resolved_no", "follow", "other_message", "remind", "reminder_stop", "window", "revive",
+    "secret",
 ]
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,13 +14,16 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneNumberMatcher
 
-__all__ = ["REGION", "Checked", "PhoneNumberMatcher", "check", "normalise", "parse"]
+__all__ = ["REGION", "Checked", "PhoneNumberMatcher", "check", "find", "judge", "normalise",
+           "parse"]
 
 from supportnavi.engine.model import Fact, Verdict
 
 REGION = "JP"
 # Long digit runs that are not phone numbers (order numbers, card numbers) are not read as one.
 _MAX_DIGITS = 15
+# Amazon's order numbers (250-1234567-1234567): never read as a phone number in free text.
+_ORDER_NUMBER = re.compile(r"\d{3}-\d{7}-\d{7}")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,19 @@ def parse(text: str) -> phonenumbers.PhoneNumber | None:
     return number if phonenumbers.is_possible_number(number) else None
 
 
+def find(text: str) -> phonenumbers.PhoneNumber | None:
+    """A number that can exist, written somewhere in free text (「0120-999-373から電話が来た」).
+
+    Stricter than `parse`: only what libphonenumber itself finds as a valid number, so that a
+    date (「12月5日」), a menu number (「9」), an order number or a card number is never taken
+    for a phone number.
+    """
+    text = _ORDER_NUMBER.sub(" ", normalise(text))
+    for match in PhoneNumberMatcher(text, REGION, leniency=phonenumbers.Leniency.VALID):
+        return match.number
+    return None
+
+
 def e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -73,6 +90,13 @@ def check(text: str, facts: Mapping[str, Fact], index: Mapping[str, str]) -> Che
     number = parse(text)
     if number is None:
         return Checked("invalid")
+    return judge(number, facts, index)
+
+
+def judge(
+    number: phonenumbers.PhoneNumber, facts: Mapping[str, Fact], index: Mapping[str, str]
+) -> Checked:
+    """The fact sheet's verdict on one parsed number."""
     shown = display(number)
     key = index.get(e164(number))
     if key is None:

@@ -1,0 +1,178 @@
+"""Links in what a person typed, and whether each one's domain is Amazon's.
+
+Nothing here fetches a URL: the verdict is read from the address alone. The registrable domain
+(the part someone has to buy: `evil.example` in `amazon.co.jp.evil.example`) comes from
+`tldextract` with the Public Suffix List snapshot bundled in its wheel (`suffix_list_urls=()`,
+`cache_dir=None`: no network, no cache file). The list is read once, when the loader builds a
+`LinkJudge`, so `judge()` itself does no I/O and advance() stays pure.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import tldextract
+
+from supportnavi.engine.model import LINK_VERDICTS, LinkVerdict
+
+__all__ = ["LINK_VERDICTS", "Link", "LinkJudge", "LinkVerdict", "normalise"]
+# The worst verdict among several links is the one answered.
+_SEVERITY: dict[LinkVerdict, int] = {"invalid": 0, "amazon": 1, "unknown": 2, "lookalike": 3}
+
+# Letters a host may be made of: ASCII, and the Latin, Greek and Cyrillic letters homoglyph
+# domains borrow. Japanese text around a bare domain (「amazon.co.jpで」) is not part of it.
+_HOST_CHAR = r"[a-z0-9\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff-]"
+_LABEL = rf"{_HOST_CHAR}+"
+_HOST = rf"{_LABEL}(?:\.{_LABEL})+"
+_TAIL = r"(?::\d{1,5})?(?:[/?#][!-~]*)?"
+# `https://amazon.co.jp@evil.example/` goes to evil.example: what stands before an @ is a
+# user name, and a disguise.
+_WITH_SCHEME = re.compile(
+    rf"(?:https?|hxxps?)://(?:([^\s/@]*)@)?((?>{_HOST}|{_LABEL})){_TAIL}", re.IGNORECASE
+)
+# The host is atomic, so that `foo.bar@amazon.co.jp` does not yield `foo.ba`.
+_BARE = re.compile(rf"(?<![a-z0-9.-])(?:www\.)?((?>{_HOST}))(?!@){_TAIL}", re.IGNORECASE)
+_DOTS = str.maketrans({"。": ".", "．": ".", "｡": "."})
+
+# Digits and letter pairs that stand in for letters in imitation domains (amaz0n, arnazon).
+_LEET = str.maketrans({"0": "o", "1": "l", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a"})
+# Greek and Cyrillic letters that look like Latin ones.
+_CONFUSABLE = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j",
+    "ѕ": "s", "ԁ": "d", "һ": "h", "ո": "n", "м": "m", "к": "k", "т": "t", "в": "b", "н": "h",
+    "α": "a", "ο": "o", "ν": "v", "ρ": "p", "τ": "t", "ι": "i", "κ": "k", "ε": "e", "ζ": "z",
+    "ɑ": "a", "ɡ": "g", "ı": "i",
+})
+_BRANDS = ("amazon", "amzn")
+
+
+@dataclass(frozen=True)
+class Link:
+    verdict: LinkVerdict
+    host: str = ""  # as the address names it, lower case
+    domain: str = ""  # the registrable domain: who owns the address
+
+
+def normalise(text: str) -> str:
+    """NFKC (full-width letters and dots to ASCII), the Japanese full stop as a dot."""
+    return unicodedata.normalize("NFKC", text.translate(_DOTS)).casefold()
+
+
+def _scripts(label: str) -> set[str]:
+    found = set()
+    for char in label:
+        if char.isascii():
+            if char.isalpha():
+                found.add("latin")
+        else:
+            name = unicodedata.name(char, "")
+            found.add(name.split(" ")[0].lower() if name else "other")
+    return found
+
+
+def _decode(label: str) -> str:
+    if label.startswith("xn--"):
+        try:
+            return label[4:].encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            return label
+    return label
+
+
+def _imitates(label: str) -> bool:
+    """Does this label try to read as Amazon: amazon-security, amaz0n, arnazon, amazom?"""
+    plain = label.translate(_CONFUSABLE)
+    for word in re.split(r"[-_]", plain):
+        for form in {word, word.translate(_LEET), word.translate(_LEET).replace("rn", "m")}:
+            if any(brand in form for brand in _BRANDS):
+                return True
+            if _close(form, "amazon"):
+                return True
+    return False
+
+
+def _close(word: str, target: str) -> bool:
+    """Within one edit (a letter changed, added, dropped, or two swapped) of `target`."""
+    if word == target or abs(len(word) - len(target)) > 1:
+        return word == target
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        if len(diff) == 1:
+            return True
+        return (len(diff) == 2 and diff[1] == diff[0] + 1
+                and word[diff[0]] == target[diff[1]] and word[diff[1]] == target[diff[0]])
+    short, long = sorted((word, target), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+class LinkJudge:
+    """Finds links in text and judges each one's domain against Amazon's own."""
+
+    def __init__(self, amazon_domains: Iterable[str]) -> None:
+        self._extract = tldextract.TLDExtract(
+            cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
+        )
+        self._extract("amazon.co.jp")  # read the bundled list now, not in the first answer
+        self.amazon = frozenset(d.lower() for d in amazon_domains)
+
+    def registrable(self, host: str) -> str:
+        """`pay.amazon.co.jp` -> `amazon.co.jp`; a host under no public suffix
+        (`amazon.co.jp.evil.example`) -> its last two labels."""
+        parts = self._extract(host)
+        if parts.ipv4 or parts.ipv6:
+            return host
+        if parts.suffix:
+            return parts.top_domain_under_public_suffix
+        labels = host.split(".")
+        return ".".join(labels[-2:])
+
+    def hosts(self, text: str) -> list[str]:
+        """The host of every link in the text, in order, each once. A bare domain counts
+        when its ending is a real public suffix, or when it imitates Amazon. A host behind a
+        user name that imitates Amazon comes back as `amazon.co.jp@evil.example`."""
+        text = normalise(text)
+        found: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for match in _WITH_SCHEME.finditer(text):
+            spans.append(match.span())
+            user, host = match.group(1) or "", match.group(2).strip(".-")
+            found.append(f"{user}@{host}" if _imitates(user) else host)
+        for match in _BARE.finditer(text):
+            if any(start <= match.start() < end for start, end in spans):
+                continue
+            host = match.group(1).strip(".-")
+            if "." not in host or host.replace(".", "").isdigit():
+                continue  # 1.5 or 3.14: a number, not a domain
+            ascii_host = ".".join(_decode(label) for label in host.split("."))
+            if self._extract(host).suffix or any(
+                _imitates(label) for label in ascii_host.split(".")
+            ):
+                found.append(host)
+        return list(dict.fromkeys(h for h in found if h))
+
+    def judge_host(self, host: str) -> Link:
+        if "@" in host:
+            host = host.rpartition("@")[2]
+            return Link("lookalike", host, self.registrable(host))
+        domain = self.registrable(host)
+        if domain in self.amazon:
+            return Link("amazon", host, domain)
+        for label in host.split("."):
+            shown = unicodedata.normalize("NFKC", _decode(label))
+            if not shown.isascii() and (len(_scripts(shown)) > 1 or _imitates(shown)):
+                return Link("lookalike", host, domain)  # homoglyphs, typed or as xn--
+            if _imitates(shown):
+                return Link("lookalike", host, domain)
+        return Link("unknown", host, domain)
+
+    def judge(self, text: str) -> Link:
+        """The verdict on the links in `text`: the worst of them, or `invalid` if none."""
+        worst = Link("invalid")
+        for host in self.hosts(text):
+            link = self.judge_host(host)
+            if _SEVERITY[link.verdict] > _SEVERITY[worst.verdict]:
+                worst = link
+        return worst
