@@ -1,17 +1,30 @@
-"""Folding typed Japanese text so that 「メニュー」, 「ﾒﾆｭｰ」 and 「めにゅー。」 compare equal."""
+"""Normalising typed Japanese text.
+
+`normalize` is what a sentence encoder should read: one width for letters and kana (NFKC
+turns 「ｱﾏｿﾞﾝ」 into 「アマゾン」 and 「Ｐｒｉｍｅ」 into 「Prime」), one kind of dash and wave,
+single spaces.
+`fold` is what exact and keyword matching compares: on top of that, no case, katakana for
+hiragana (「めにゅー」 = 「メニュー」) and no punctuation or spaces.
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-_PUNCT = re.compile(r"[\s、。,.!！?？・「」『』（）()〜~ー-]+")
+import jaconv
+
+# Dashes, long-vowel look-alikes and waves that NFKC leaves apart.
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−﹣"} | {"〜": "~", "～": "~", "〰": "~"})
+_SPACES = re.compile(r"\s+")
+_PUNCT = re.compile(r"[\s、。,.!！?？・「」『』（）()〜~ー\-…:;'\"]+")
 
 
-def _hira_to_kata(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
+def normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
+    return _SPACES.sub(" ", text).strip()
 
 
 def fold(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _PUNCT.sub("", _hira_to_kata(text))
+    text = jaconv.hira2kata(normalize(text).casefold())
+    return _PUNCT.sub("", text)
