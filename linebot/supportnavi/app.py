@@ -22,6 +22,7 @@ from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
+from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import health, metrics, webhook
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_connections=settings.dispatch_concurrency + 16,  # the dispatcher's, and replies
         )
         planner = RulesPlanner(settings.zone, days_from_facts(scenarios.facts))
-        conversation = ConversationService(db, scenarios, sender, planner=planner)
+        # The similarity fallback for typed text: the encoder loads once per process, in a
+        # thread, before the first request (1-2 s), not inside the first person's reply.
+        classifier = ExampleClassifier.for_scenarios(scenarios)
+        await asyncio.to_thread(classifier.load)
+        conversation = ConversationService(db, scenarios, sender, planner=planner,
+                                           classifier=classifier)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
         app.state.services = Services(

@@ -181,6 +181,30 @@ def lint(
     typer.echo(f"ok: {len(scenarios.routes)} routes, {nodes} nodes, {len(scenarios.facts)} facts")
 
 
+
+@app.command()
+def classify() -> None:
+    """Route each line of stdin as the bot would: one JSON line {"text","route","score"} each.
+
+    `route` is a route id or `unknown` (greetings and other companies' services included);
+    `score` is 1.0 for a name, example or keyword match, else the similarity to the nearest
+    example."""
+    import json
+
+    from supportnavi.engine.loader import load_scenarios
+    from supportnavi.engine.understand import understand
+    from supportnavi.understanding import ExampleClassifier
+
+    scenarios = load_scenarios(Settings().scenarios_dir)
+    classifier = ExampleClassifier.for_scenarios(scenarios)
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        guess = understand(scenarios, text, classifier)
+        sys.stdout.write(json.dumps({"text": text, "route": guess.route, "score": guess.score},
+                                    ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
 class GraphFormat(StrEnum):
     mermaid = "mermaid"
     svg = "svg"

@@ -1,4 +1,5 @@
-"""Typed phrases open the right route: what people write, not what the buttons say."""
+"""Typed phrases open the right route: what people write, not what the buttons say. Names and
+keywords decide most; the rest go to the sentence encoder's nearest example."""
 
 from __future__ import annotations
 
@@ -38,6 +39,11 @@ from tests.support.line_user import texts
         ("出品者から返事がこない", "マーケットプレイス出品者"),
         ("出品者から荷物が届かない", "マーケットプレイス出品者"),
         ("A-to-z保証", "マーケットプレイス出品者"),
+        # no keyword: the nearest example decides
+        ("ｱﾏｿﾞﾝから変なSMSが来た", "怪しいメールやSMSが届いたとき"),
+        ("会員をちょっとお休みしたい", "「一時停止」をご案内します"),
+        ("アマプラもういらない", "プライム会員の解約ですね"),
+        ("ファイヤースティックが映らない", "いちばん近い症状"),
     ],
 )
 async def test_a_typed_phrase_opens_its_route(bot, typed, opening):

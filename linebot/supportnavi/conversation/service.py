@@ -13,6 +13,7 @@ from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import Input, Outcome, Scenarios, State, advance
 from supportnavi.engine.model import (
+    Classifier,
     Context,
     Effect,
     Planner,
@@ -46,12 +47,14 @@ class ConversationService:
         sender: Sender,
         clock: Callable[[], datetime] = utcnow,
         planner: Planner | None = None,
+        classifier: Classifier | None = None,
     ) -> None:
         self.db = db
         self.scenarios = scenarios
         self.sender = sender
         self.clock = clock
         self.planner = planner  # None: no reminders are offered
+        self.classifier = classifier  # None: typed text is routed by names and keywords only
 
     async def handle(self, event: InboundEvent) -> Delivery | None:
         if event.standby:
@@ -81,7 +84,8 @@ class ConversationService:
 
             row = await repo.load_state(session, event.user_key)
             state = _to_state(row)
-            context = Context(planner=self.planner, window=_window(user))
+            context = Context(planner=self.planner, classifier=self.classifier,
+                              window=_window(user))
             outcome = _advance(self.scenarios, state, event.input, now, context)
             if outcome.needs_reminders:
                 # Only inputs that touch reminders pay for reading them.

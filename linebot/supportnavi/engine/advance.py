@@ -12,6 +12,7 @@ from supportnavi.engine.model import (
     MAX_MESSAGES,
     MAX_QUICK_REPLIES,
     NAV_BUTTONS,
+    UNKNOWN,
     Action,
     Button,
     Context,
@@ -39,6 +40,7 @@ from supportnavi.engine.model import (
 )
 from supportnavi.engine.postback import global_reply
 from supportnavi.engine.text import fold
+from supportnavi.engine.understand import understand
 
 RESOLVED_YES = "resolved:yes"
 RESOLVED_NO = "resolved:no"
@@ -168,11 +170,15 @@ class _Turn:
             if 1 <= int(typed) <= len(menu):
                 chosen = menu[int(typed) - 1]
                 return self._do(f"route:{chosen}", f"menu_number:{chosen}")
-        found = self._route_by_name(typed) or self._route_by_keywords(typed)
-        if found is not None:
-            return self._do(f"route:{found}", f"keywords:{found}")
+        guess = understand(self.sc, raw, self.ctx.classifier)
+        if guess.how == "greeting":
+            return self._greeting(guess.reply)
+        if guess.route != UNKNOWN:
+            return self._do(f"route:{guess.route}", f"{guess.how}:{guess.route}")
         if here is not None and here[1].input is not None:
             return self._verdict(raw)  # no digits and no route: ask again, clearly
+        if here is None:
+            return self._unknown(guess.how)
         return self._not_understood()
 
     def other_message(self, kind: str) -> Outcome:
@@ -616,31 +622,6 @@ class _Turn:
             keys |= {RESOLVED_YES, RESOLVED_NO}
         return key in keys
 
-    def _route_by_name(self, typed: str) -> str | None:
-        """Text that is exactly a route's name or menu label (「返品」, 「ログイン」) opens it."""
-        for route_id, route in self.sc.routes.items():
-            names = {route.title, route.menu_label or route.title, *route.names}
-            if typed in {fold(n) for n in names}:
-                return route_id
-        return None
-
-    def _route_by_keywords(self, typed: str) -> str | None:
-        """The route whose matching keyword group is most specific (most characters matched).
-
-        「出品者から荷物が届かない」 matches delivery's [荷物, ない] and marketplace's
-        [出品者, 届かな]; the longer match, marketplace, wins. On a tie, the route that comes
-        first in file order does.
-        """
-        best: tuple[int, str] | None = None
-        for route_id, route in self.sc.routes.items():
-            for group in route.keywords:
-                words = [fold(word) for word in group]
-                if words and all(word in typed for word in words):
-                    score = sum(len(word) for word in words)
-                    if best is None or score > best[0]:
-                        best = (score, route_id)
-        return best[1] if best is not None else None
-
     # --- endings ----------------------------------------------------------------------------
 
     def _stale(self, resolved: str) -> Outcome:
@@ -650,6 +631,20 @@ class _Turn:
         self._say(self.system.texts.stale.format(where=where))
         self._show_here()
         return self._done(resolved)
+
+    def _greeting(self, reply: str) -> Outcome:
+        """「こんにちは」, 「ありがとう」: a kind word back, and the person stays where they are."""
+        self.steps.append(Step("greeting", self.state.route, self.state.node))
+        self._say(reply)
+        self._attach(self._shown_replies())
+        return self._done("text:greeting")
+
+    def _unknown(self, how: str) -> Outcome:
+        """Text that is none of ours, at the menu: say what the bot can help with, and show it."""
+        self.steps.append(Step("unmatched", None, None))
+        self._say(self.system.understanding.unknown)
+        self._show_menu()
+        return self._done(f"text:{how}")
 
     def _not_understood(self) -> Outcome:
         self.steps.append(Step("unmatched", self.state.route, self.state.node))

@@ -34,6 +34,7 @@ from supportnavi.engine.model import (
     Scenarios,
     SystemFile,
 )
+from supportnavi.engine.text import fold
 from supportnavi.engine.yamllines import line_of
 from supportnavi.engine.yamllines import load as load_yaml
 
@@ -122,6 +123,7 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
         _check_route(f, route, routes)
         filled[route_id] = _fill_model(f, route, facts)
     _check_system(system_file, system, routes)
+    _check_examples(route_files, routes, system_file, system)
     system = _fill_model(system_file, system, facts)
     links = _check_safety(system_file, system, filled)
 
@@ -264,6 +266,30 @@ def _reachable(route: Route, starts: list[str], *, forward: bool) -> set[str]:
             seen.add(node_id)
             todo.extend(graph[node_id])
     return seen
+
+
+def _check_examples(
+    files: dict[str, _File], routes: dict[str, Route], system_file: _File, system: SystemFile
+) -> None:
+    """An example that reads, once folded, like another route's name or example, or like an
+    out-of-scope sentence, would send the same words two ways."""
+    seen: dict[str, str] = {}
+    for route_id, route in routes.items():
+        for name in (route.title, route.menu_label or route.title, *route.names):
+            seen.setdefault(fold(name), route_id)
+    for route_id, route in routes.items():
+        for i, example in enumerate(route.examples):
+            folded = fold(example)
+            if not folded:
+                files[route_id].error("an example must hold words", ["examples", i])
+            elif seen.setdefault(folded, route_id) != route_id:
+                files[route_id].error(f"example {example!r} reads like {seen[folded]!r}'s",
+                                      ["examples", i])
+    for i, sentence in enumerate(system.understanding.out_of_scope):
+        folded = fold(sentence)
+        if folded in seen:
+            system_file.error(f"out-of-scope {sentence!r} reads like route {seen[folded]!r}'s",
+                              ["understanding", "out_of_scope", i])
 
 
 def _check_label(f: _File, label: str, where: Sequence[str | int]) -> None:

