@@ -297,7 +297,10 @@ class Dispatcher:
                     Reminder.next_attempt_at <= now,
                     or_(Reminder.claimed_until.is_(None), Reminder.claimed_until < now),
                 )
-                .order_by(Reminder.next_attempt_at)
+                # rows that can share a multicast come together, so a page does not cut a
+                # 500-person batch into slices
+                .order_by(Reminder.next_attempt_at, Reminder.kind, Reminder.given,
+                          Reminder.deadline)
                 .limit(self.batch)
                 .with_for_update(of=Reminder, skip_locked=True)
             )
