@@ -26,6 +26,9 @@ NAV = {"戻る", "メニュー"}
 # One typed number per verdict, for nodes that read a phone number.
 NUMBER_SAMPLES = ["０１２０－９９９－３７３", "0120-899-543", "022-745-6363", "0120-01-9625",
                   "050-8888-1234", "でんわ"]
+# One of each verdict where a node asks for a link: Amazon's, a lookalike, unknown, none.
+LINK_SAMPLES = ["https://www.amazon.co.jp/", "amazon.co.jp.evil.example/login",
+                "https://example.com/", "りんく"]
 
 
 def where(quick_replies: list[dict[str, Any]]) -> tuple[str, str] | None:
@@ -69,7 +72,8 @@ async def walk_route(bot, route_id: str) -> set[str]:
                 continue
             moves.append(("tap", action["label"]))
         if node.input is not None:
-            moves.extend(("text", sample) for sample in NUMBER_SAMPLES)
+            samples = LINK_SAMPLES if node.input.kind == "link" else NUMBER_SAMPLES
+            moves.extend(("text", sample) for sample in samples)
         for how, what in moves:
             said = await (user.tap(what) if how == "tap" else user.say(user.text(what)))
             assert said and all(m["text"].strip() for m in said)
