@@ -1,4 +1,12 @@
-"""Sending messages through the SDK's AsyncMessagingApi."""
+"""Sending messages to LINE's Messaging API.
+
+Replies go through the SDK's AsyncMessagingApi. The reminder dispatcher's pushes and
+multicasts take a faster path: each distinct message list is turned into JSON once, by the
+SDK's own models (`to_sdk(...)` and `.to_dict()`, so the body is the one the SDK would send),
+and posted with one shared aiohttp session. Building and validating the SDK's pydantic request
+models for every request, and its `trust_env` session, cost about 1 ms per request, which
+kept one dispatcher at about a quarter of LINE's 2,000 pushes/s.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +23,7 @@ from linebot.v3.messaging import (
     AsyncMessagingApi,
     Configuration,
     DatetimePickerAction,
-    MulticastRequest,
     PostbackAction,
-    PushMessageRequest,
     QuickReply,
     QuickReplyItem,
     ReplyMessageRequest,
@@ -46,8 +52,16 @@ class LineSender:
         self._client = AsyncApiClient(configuration)
         self._api = AsyncMessagingApi(self._client)
         self._timeout = timeout
+        self._base_url = base_url.rstrip("/")
+        self._access_token = access_token
+        self._max_connections = configuration.connection_pool_maxsize
+        self._session: aiohttp.ClientSession | None = None
+        self._json: dict[tuple[OutText, ...], str] = {}  # messages -> their JSON, as the SDK's
 
     async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         await self._client.close()
 
     async def reply(self, reply_token: str, messages: list[OutText]) -> SendResult:
@@ -55,35 +69,80 @@ class LineSender:
         return await self._call("reply", self._api.reply_message_with_http_info(request))
 
     async def push(self, to: str, messages: list[OutText], retry_key: str) -> SendResult:
-        request = PushMessageRequest(to=to, messages=to_sdk(messages))
-        return await self._call(
-            "push", self._api.push_message_with_http_info(request, x_line_retry_key=retry_key)
-        )
+        # the same keys, in the same order, as PushMessageRequest's JSON
+        body = (f'{{"to": {json.dumps(to)}, "messages": {self.messages_json(messages)}, '
+                f'"notificationDisabled": false}}')
+        return await self._post("push", body, retry_key)
 
     async def multicast(self, to: list[str], messages: list[OutText], retry_key: str) -> SendResult:
         """The same messages to up to 500 people in one request; 409 (the key was accepted
         before) is a success for every one of them."""
-        request = MulticastRequest(to=to, messages=to_sdk(messages))
-        return await self._call(
-            "multicast", self._api.multicast_with_http_info(request, x_line_retry_key=retry_key)
-        )
+        # the same keys, in the same order, as MulticastRequest's JSON
+        body = (f'{{"messages": {self.messages_json(messages)}, "to": {json.dumps(to)}, '
+                f'"notificationDisabled": false}}')
+        return await self._post("multicast", body, retry_key)
+
+    def messages_json(self, messages: list[OutText]) -> str:
+        """The messages as the SDK serialises them, made once per distinct list (the
+        dispatcher renders a reminder's text once and sends it to many)."""
+        key = tuple(messages)
+        found = self._json.get(key)
+        if found is None:
+            if len(self._json) >= 10_000:
+                self._json.clear()
+            found = self._json[key] = json.dumps([m.to_dict() for m in to_sdk(messages)])
+        return found
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections),
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                trust_env=False,  # the SDK's True looks proxies up in a thread per request
+            )
+        return self._session
+
+    async def _post(self, op: str, body: str, retry_key: str) -> SendResult:
+        headers = {
+            "Authorization": f"Bearer {self._access_token}",
+            "Content-Type": "application/json",
+            "X-Line-Retry-Key": retry_key,
+        }
+        try:
+            async with self._http().post(f"{self._base_url}/v2/bot/message/{op}",
+                                         data=body.encode(), headers=headers) as response:
+                return _answer(op, response.status, await response.read())
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            return _no_answer(exc)
 
     async def _call(self, op: str, call: object) -> SendResult:
         try:
             response: Any = await asyncio.wait_for(call, self._timeout)  # type: ignore[arg-type]
         except ApiException as exc:
-            message = _error_message(exc.body)
-            if op in ("push", "multicast") and exc.status == 409:
-                return SendResult(ok=True, status=409)  # this retry key was accepted before
-            invalid = op == "reply" and exc.status == 400 and "reply token" in message.lower()
-            return SendResult(ok=False, status=exc.status, error=message, token_invalid=invalid)
+            return _answer(op, exc.status, exc.body)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-            return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+            return _no_answer(exc)
         except ValueError as exc:
             # LINE accepted the request but its answer did not parse (the SDK validates it).
             log.warning("%s sent, but the answer did not parse: %s", op, exc)
             return SendResult(ok=True, error="unparsed response")
-        return SendResult(ok=True, status=int(response.status_code))
+        return _answer(op, int(response.status_code), None)
+
+
+def _answer(op: str, status: int | None, body: object) -> SendResult:
+    """What LINE's answer means, through the SDK or the fast path alike."""
+    if status is not None and 200 <= status < 300:
+        return SendResult(ok=True, status=status)
+    if op in ("push", "multicast") and status == 409:
+        return SendResult(ok=True, status=409)  # this retry key was accepted before
+    message = _error_message(body)
+    invalid = op == "reply" and status == 400 and "reply token" in message.lower()
+    return SendResult(ok=False, status=status, error=message, token_invalid=invalid)
+
+
+def _no_answer(exc: BaseException) -> SendResult:
+    """A timeout or a connection error: LINE may or may not have the request."""
+    return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
 
 
 def _error_message(body: object) -> str:
