@@ -144,3 +144,32 @@ def test_below_the_threshold_is_unknown(scenarios, classifier):
     )
     assert strict.classify(text) == (UNKNOWN, round(score, 4))
     assert understand(scenarios, text, strict).route == UNKNOWN
+
+
+class _Always:
+    """A classifier that is sure of one route, and counts the calls."""
+
+    def __init__(self, route: str) -> None:
+        self.route, self.calls = route, 0
+
+    def classify(self, text: str) -> tuple[str, float]:
+        self.calls += 1
+        return self.route, 0.99
+
+
+def test_where_a_node_asks_for_a_number_only_words_leave_never_a_guess(scenarios):
+    from datetime import UTC, datetime
+
+    from supportnavi.engine import State, Text, advance
+    from supportnavi.engine.model import Context
+
+    route = scenarios.routes["number_check"]
+    asking = next(n for n, node in route.nodes.items() if node.input is not None)
+    state = State(route="number_check", node=asking, stack=[("number_check", route.start)])
+    sure = _Always("contact")
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    out = advance(scenarios, state, Text("アマゾンから電話がきた"), now, Context(classifier=sure))
+    assert sure.calls == 0 and out.resolved == "verdict:invalid"  # asked again
+    at_menu = advance(scenarios, State(), Text("アマゾンから電話がきた"), now,
+                      Context(classifier=sure))
+    assert sure.calls == 1 and at_menu.state.route == "contact"

@@ -170,7 +170,11 @@ class _Turn:
             if 1 <= int(typed) <= len(menu):
                 chosen = menu[int(typed) - 1]
                 return self._do(f"route:{chosen}", f"menu_number:{chosen}")
-        guess = understand(self.sc, raw, self.ctx.classifier)
+        # Where a node asks for a number or a link, the person is answering it: only their own
+        # words (a name, an example, keywords) leave for another route, never a guess by
+        # similarity; anything else is asked again.
+        asking = here is not None and here[1].input is not None
+        guess = understand(self.sc, raw, None if asking else self.ctx.classifier)
         if guess.how == "greeting":
             return self._greeting(guess.reply)
         if guess.route != UNKNOWN:
