@@ -57,10 +57,12 @@ def _kill_mid_batch(proc: subprocess.Popen[str], fake: dr.FakeServer) -> dict:
 def test_a_dispatcher_killed_mid_batch_then_rerun_delivers_each_reminder_once(
     db_url, slow_fake, mix
 ):
-    # shared: 60 multicasts of 5, spread by the dispatcher's 200/s, so a kill lands among them
+    # shared: 60 multicasts of 5. Rates far under LINE's spread either mix over about three
+    # seconds, so that a kill lands among the requests even on a loaded machine.
     dr.run(dr.seed(db_url, N, DUE, mix, groups=60))
 
-    first = dr.start_dispatch(db_url, slow_fake.url, NOW)
+    first = dr.start_dispatch(db_url, slow_fake.url, NOW, SUPPORTNAVI_PUSH_RATE="100",
+                              SUPPORTNAVI_MULTICAST_RATE="20")
     at_kill = _kill_mid_batch(first, slow_fake)
     assert first.returncode == -signal.SIGKILL
     assert 0 < at_kill["delivered"] < N, at_kill  # killed in the middle, not before or after

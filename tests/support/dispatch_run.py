@@ -94,11 +94,13 @@ def _child_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def dispatch_env(db_url: str, line_url: str, token: str = TOKEN) -> dict[str, str]:
+def dispatch_env(db_url: str, line_url: str, token: str = TOKEN, **extra: str,
+                 ) -> dict[str, str]:
     return _child_env(
         DATABASE_URL=db_url, LINE_API_BASE_URL=line_url, LINE_CHANNEL_ACCESS_TOKEN=token,
         LINE_CHANNEL_SECRET=SECRET, SUPPORTNAVI_TZ="Asia/Tokyo",
         SUPPORTNAVI_SCENARIOS=str(ROOT / "scenarios"), SUPPORTNAVI_LOG_LEVEL="warning",
+        **extra,
     )
 
 
@@ -108,9 +110,9 @@ def dispatch_command(now: datetime) -> list[str]:
 
 
 def start_dispatch(db_url: str, line_url: str, now: datetime, token: str = TOKEN,
-                   ) -> subprocess.Popen[str]:
+                   **extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        dispatch_command(now), cwd=ROOT, env=dispatch_env(db_url, line_url, token),
+        dispatch_command(now), cwd=ROOT, env=dispatch_env(db_url, line_url, token, **extra),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
 
