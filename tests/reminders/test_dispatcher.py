@@ -10,13 +10,12 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.reminders.rules import Plan, plan
 from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
+from tests.support.db import all_reminders
 from tests.support.line_spec import request_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -43,13 +42,7 @@ async def schedule(db_url: str, user_id: str, kind: str, given: date) -> list[st
 
 
 async def rows(db_url: str) -> dict[str, Reminder]:
-    db = Database(db_url)
-    try:
-        async with db.sessions() as session:
-            found = (await session.execute(select(Reminder))).scalars().all()
-            return {r.retry_key: r for r in found}
-    finally:
-        await db.dispose()
+    return {r.retry_key: r for r in await all_reminders(db_url)}
 
 
 def dispatcher(bot) -> Dispatcher:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from supportnavi.reminders.dispatcher import MULTICAST_MAX, Dispatcher
 from supportnavi.reminders.rules import Plan, plan
@@ -18,6 +18,7 @@ from supportnavi.simulator.fake_line import MONTHLY_LIMIT_MESSAGE, RATE_LIMIT_ME
 from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
+from tests.support.db import all_reminders
 from tests.support.line_spec import request_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -56,13 +57,7 @@ async def schedule(db_url: str, users: list[str], kind: str, given: date) -> Non
 
 
 async def rows(db_url: str) -> dict[str, Reminder]:
-    db = Database(db_url)
-    try:
-        async with db.sessions() as session:
-            found = (await session.execute(select(Reminder))).scalars().all()
-            return {r.user_id: r for r in found}
-    finally:
-        await db.dispose()
+    return {r.user_id: r for r in await all_reminders(db_url)}
 
 
 def dispatcher(bot, **kwargs) -> Dispatcher:

@@ -10,10 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
 
-from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
+from tests.support.db import all_reminders, session_at
 from tests.support.line_user import LineUser, texts, walk
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -30,24 +29,15 @@ def utc(value: datetime) -> datetime:
 
 
 async def rows_of(bot: Any, user_id: str) -> list[Reminder]:
-    db = Database(bot.db_url)
-    try:
-        async with db.sessions() as session:
-            query = select(Reminder).where(Reminder.user_id == user_id).order_by(Reminder.due_at)
-            return list((await session.execute(query)).scalars())
-    finally:
-        await db.dispose()
+    found = [r for r in await all_reminders(bot.db_url) if r.user_id == user_id]
+    return sorted(found, key=lambda r: utc(r.due_at))
 
 
 async def user_row(bot: Any, user_id: str) -> User:
-    db = Database(bot.db_url)
-    try:
-        async with db.sessions() as session:
-            found = await session.get(User, user_id)
-            assert found is not None
-            return found
-    finally:
-        await db.dispose()
+    async with session_at(bot.db_url) as session:
+        found = await session.get(User, user_id)
+        assert found is not None
+        return found
 
 
 async def at_trial_remind(bot: Any) -> LineUser:

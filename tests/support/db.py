@@ -1,0 +1,28 @@
+"""Reading a test database directly, the way a test checks what the bot wrote."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from supportnavi.store.db import Database
+from supportnavi.store.models import Reminder
+
+
+@asynccontextmanager
+async def session_at(db_url: str) -> AsyncIterator[AsyncSession]:
+    """A session on its own engine, disposed afterwards (the app's pool stays untouched)."""
+    db = Database(db_url)
+    try:
+        async with db.sessions() as session:
+            yield session
+    finally:
+        await db.dispose()
+
+
+async def all_reminders(db_url: str) -> list[Reminder]:
+    async with session_at(db_url) as session:
+        return list((await session.execute(select(Reminder))).scalars())
