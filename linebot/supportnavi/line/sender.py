@@ -57,6 +57,7 @@ class LineSender:
         self._max_connections = configuration.connection_pool_maxsize
         self._session: aiohttp.ClientSession | None = None
         self._json: dict[tuple[OutText, ...], str] = {}  # messages -> their JSON, as the SDK's
+        self._items: dict[EngineQuickReply, dict[str, Any]] = {}  # one button -> its JSON
 
     async def close(self) -> None:
         if self._session is not None:
@@ -90,8 +91,23 @@ class LineSender:
         if found is None:
             if len(self._json) >= 10_000:
                 self._json.clear()
-            found = self._json[key] = json.dumps([m.to_dict() for m in to_sdk(messages)])
+            found = self._json[key] = json.dumps([self._message_dict(m) for m in messages])
         return found
+
+    def _message_dict(self, message: OutText) -> dict[str, Any]:
+        """TextMessage(...).to_dict(), with each quick-reply item serialised by the SDK once:
+        a reminder's text is its own, but its buttons repeat across thousands of pushes."""
+        if not message.quick_replies:
+            return {"type": "text", "text": message.text}
+        items = []
+        for reply in message.quick_replies:
+            item = self._items.get(reply)
+            if item is None:
+                if len(self._items) >= 10_000:
+                    self._items.clear()
+                item = self._items[reply] = _item(reply).to_dict()
+            items.append(item)
+        return {"type": "text", "quickReply": {"items": items}, "text": message.text}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
