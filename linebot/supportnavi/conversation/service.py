@@ -25,7 +25,7 @@ from supportnavi.engine.model import (
     StopReminder,
 )
 from supportnavi.store import repo
-from supportnavi.store.db import Database
+from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import ConversationState, Outbox, Reminder, StepRecord, User
 
 log = logging.getLogger(__name__)
@@ -131,9 +131,9 @@ class ConversationService:
     ) -> list[Reminder]:
         """Reminders skipped while the person had blocked the bot whose deadline is still
         ahead; those already past are settled here, so nobody is asked about them."""
-        rows = await repo.reminders_of(session, user_id, skipped=True)
         if self.planner is None:
             return []
+        rows = await repo.reminders_of(session, user_id, skipped=True)
         today = self.planner.today(now)
         for row in rows:
             if row.deadline < today:
@@ -212,9 +212,8 @@ def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:
     for row in rows:  # ordered by due_at
         key = (row.kind, row.given)
         if key not in found:
-            at = row.next_attempt_at
-            at = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-            found[key] = ReminderInfo(row.kind, row.given, row.deadline, at)
+            found[key] = ReminderInfo(row.kind, row.given, row.deadline,
+                                      as_utc(row.next_attempt_at))
     return tuple(found.values())
 
 

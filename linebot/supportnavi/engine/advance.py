@@ -156,7 +156,6 @@ class _Turn:
                 tap = postback.decode(reply.data)
                 if tap is not None:
                     return self._do(tap.key, f"label:{tap.key}")
-        here = self._here()
         if here is not None and here[1].remind is not None and self.ctx.planner is not None:
             given = self.ctx.planner.parse(here[1].remind, raw, self.now)
             if given is not None:
@@ -284,7 +283,7 @@ class _Turn:
             change, _, target = arg.partition(">")
             self._change_reminders(change)
             self._enter(self.state.route, target, push=True)
-        elif kind == "stop" and (stop := self._stop_key(arg)) is not None:
+        elif kind == "stop" and (stop := postback.read_stop(arg)) is not None:
             self._stop(*stop)
         elif kind == "revive" and arg in ("yes", "no"):
             self._revive(arg == "yes")
@@ -377,7 +376,8 @@ class _Turn:
             self._say(texts.remind_too_late.format(name=name, given=day, deadline=deadline))
         else:
             self.effects.append(Schedule(kind, given, plan.deadline, plan.pushes))
-            pushes = "\n".join(f"・{planner.moment(at)}" for at in plan.pushes)
+            pushes = "\n".join(texts.push_line.format(at=planner.moment(at))
+                               for at in plan.pushes)
             self._say(texts.remind_set.format(name=name, given=day, deadline=deadline,
                                               pushes=pushes, window=self._window_text()))
         self._attach(self._shown_replies(with_list=plan.refused is None))
@@ -388,14 +388,6 @@ class _Turn:
         self._say(self.system.texts.remind_bad_date)
         self._attach(self._shown_replies())
         return self._done(resolved)
-
-    @staticmethod
-    def _stop_key(arg: str) -> tuple[str, date] | None:
-        kind, _, given = arg.partition(":")
-        try:
-            return kind, date.fromisoformat(given)
-        except ValueError:
-            return None
 
     def _stop(self, kind: str, given: date) -> None:
         """「このリマインダーを止める」, from a push or from the list."""
@@ -435,7 +427,7 @@ class _Turn:
 
     def _window_text(self) -> str:
         start, end = self.window
-        return f"{start}時〜{end}時"
+        return self.system.texts.window_hours.format(start=start, end=end)
 
     def _reminder_list(self) -> str:
         texts = self.system.texts
@@ -462,7 +454,7 @@ class _Turn:
     def _stop_replies(self) -> list[QuickReply]:
         label = self.system.labels.stop_numbered
         return [
-            global_reply(label.format(n=i), f"stop:{r.kind}:{r.given.isoformat()}")
+            global_reply(label.format(n=i), postback.stop_key(r.kind, r.given))
             for i, r in enumerate(self._pending()[: self._stop_room()], start=1)
         ]
 

@@ -191,6 +191,8 @@ class SystemTexts(_Strict):
     # reminders: {name} 無料体験の終わり, {deadline} and {given} 12月5日(土), {pushes} one per
     # line, {window} 9時〜21時, {count}, {list}
     remind_set: str
+    push_line: str  # one push in remind_set's {pushes}: {at} is 12月2日(水) 9:00
+    window_hours: str  # what {window} reads as: {start} and {end} are hours
     remind_again: str  # the same reminder is already planned
     remind_past: str
     remind_too_late: str

@@ -8,6 +8,7 @@ start a route) carry no node and are valid from anywhere.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qs, urlencode
 
 from supportnavi.engine.model import QuickReply
@@ -47,3 +48,18 @@ def decode(data: str) -> Tap | None:
 def global_reply(label: str, key: str) -> QuickReply:
     """A button valid from anywhere (open a route, the menu): its data names no node."""
     return QuickReply(label=label, kind="postback", data=encode(Tap(key)))
+
+
+def stop_key(kind: str, given: date) -> str:
+    """The key of 「このリマインダーを止める」: a reminder is named by its kind and the date the
+    person gave, which all its pushes share (a trial's two pushes stop together)."""
+    return f"stop:{kind}:{given.isoformat()}"
+
+
+def read_stop(arg: str) -> tuple[str, date] | None:
+    """The kind and date of a stop key's argument (what follows `stop:`), or None."""
+    kind, _, given = arg.partition(":")
+    try:
+        return kind, date.fromisoformat(given)
+    except ValueError:
+        return None

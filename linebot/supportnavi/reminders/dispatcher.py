@@ -41,7 +41,8 @@ from supportnavi.engine import OutText, Scenarios
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import Window, due_now
 from supportnavi.settings import Settings
-from supportnavi.store.db import Database
+from supportnavi.store import repo
+from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Reminder, User
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,6 @@ class _Claimed:
     kind: str
     given: date
     deadline: date
-    retry_key: str
-    batch_key: str | None
     attempts: int
     first_attempt_at: datetime | None  # as it was before this claim
     next_attempt_at: datetime
@@ -313,7 +312,7 @@ class Dispatcher:
             windows: dict[str, Window] = {}
             for reminder, user_status, start_hour, end_hour in found.values():
                 if user_status == "blocked":
-                    reminder.status, reminder.error = "skipped", "the person blocked the bot"
+                    reminder.status, reminder.error = "skipped", repo.BLOCKED
                     reminder.claimed_until = None
                     report.skipped += 1
                     handled += 1
@@ -324,7 +323,7 @@ class Dispatcher:
                     if reminder.batch_key not in incomplete:
                         batches[reminder.batch_key].append(reminder)
                     continue
-                allowed = due_now(_utc(reminder.next_attempt_at), now, self.tz, window)
+                allowed = due_now(as_utc(reminder.next_attempt_at), now, self.tz, window)
                 if allowed > now:
                     reminder.next_attempt_at, reminder.claimed_until = allowed, None
                     report.deferred += 1
@@ -337,7 +336,7 @@ class Dispatcher:
             units: list[_Unit] = []
             for key, members in batches.items():
                 # a batch goes out whole, when the last of its people may be pushed to
-                allowed = max(due_now(_utc(m.next_attempt_at), now, self.tz, windows[m.id])
+                allowed = max(due_now(as_utc(m.next_attempt_at), now, self.tz, windows[m.id])
                               for m in members)
                 if allowed > now:
                     for m in members:
@@ -398,8 +397,8 @@ class Dispatcher:
         rows = []
         for m in members:
             rows.append(_Claimed(
-                m.id, m.user_id, m.kind, m.given, m.deadline, m.retry_key, m.batch_key,
-                m.attempts, _maybe_utc(m.first_attempt_at), _utc(m.next_attempt_at), m.error,
+                m.id, m.user_id, m.kind, m.given, m.deadline,
+                m.attempts, _maybeas_utc(m.first_attempt_at), as_utc(m.next_attempt_at), m.error,
             ))
             m.claimed_until = now + self.lease
             # written before the try: from now on this row may only go again with this key
@@ -506,7 +505,7 @@ class Dispatcher:
             await session.execute(
                 update(Reminder)
                 .where(and_(Reminder.user_id == user_id, Reminder.status == "pending"))
-                .values(status="skipped", error="the person blocked the bot")
+                .values(status="skipped", error=repo.BLOCKED)
             )
 
 
@@ -528,7 +527,7 @@ def make_dispatcher(
 def _group_key(reminder: Reminder, window: Window) -> tuple[Any, ...]:
     """Rows that may share one multicast: due in the same minute, with the same text (the text
     and its buttons depend only on the kind and the dates), and the same push window."""
-    minute = _utc(reminder.next_attempt_at).replace(second=0, microsecond=0)
+    minute = as_utc(reminder.next_attempt_at).replace(second=0, microsecond=0)
     return (minute, reminder.kind, reminder.given, reminder.deadline, window)
 
 
@@ -548,10 +547,5 @@ def _release(row: _Claimed, error: str | None) -> dict[str, Any]:
     return _outcome(row, error=error)
 
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything here is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _maybe_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
+def _maybeas_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)

@@ -9,18 +9,12 @@ from supportnavi.engine import OutText, Scenarios, postback
 from supportnavi.reminders.rules import format_ja
 
 
-def stop_key(kind: str, given: date) -> str:
-    """The postback key of 「このリマインダーを止める」: it names the reminder by its kind and the
-    date the person gave, which is what its rows share (a trial's two pushes stop together)."""
-    return f"stop:{kind}:{given.isoformat()}"
-
-
 def render(scenarios: Scenarios, kind: str, given: date, deadline: date) -> list[OutText]:
     text = scenarios.system.reminders[kind]
     labels = scenarios.system.labels
     buttons = (
         postback.global_reply(text.button, f"route:{text.route}"),
-        postback.global_reply(labels.stop_reminder, stop_key(kind, given)),
+        postback.global_reply(labels.stop_reminder, postback.stop_key(kind, given)),
         postback.global_reply(labels.menu, "action:menu"),
     )
     return [OutText(text.text.replace("{deadline}", format_ja(deadline)), buttons)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from supportnavi.store.db import as_utc
 from supportnavi.store.models import (
     ConversationState,
     Outbox,
@@ -146,18 +147,14 @@ def revive_reminders(rows: Sequence[Reminder], now: datetime, *, keep: bool) -> 
     for row in rows:
         by_series.setdefault((row.kind, row.given), []).append(row)
     for series in by_series.values():
-        ahead = [r for r in series if _aware(r.due_at) >= now]
+        ahead = [r for r in series if as_utc(r.due_at) >= now]
         if keep and not ahead:
-            ahead = [max(series, key=lambda r: _aware(r.due_at))]
+            ahead = [max(series, key=lambda r: as_utc(r.due_at))]
         for row in series:
             if keep and row in ahead:
                 row.status, row.error, row.claimed_until = "pending", None, None
-                row.next_attempt_at = max(_aware(row.due_at), now)
+                row.next_attempt_at = max(as_utc(row.due_at), now)
             else:
                 row.error = MISSED if keep else "the person chose not to keep it"
                 row.status = "skipped" if keep else "cancelled"
 
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

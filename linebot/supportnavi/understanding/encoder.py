@@ -42,10 +42,6 @@ def encode(texts: list[str]) -> Vectors:
     return vectors
 
 
-def load() -> None:
-    _model()
-
-
 @functools.lru_cache(maxsize=4)
 def encode_fixed(texts: tuple[str, ...]) -> Vectors:
     """`encode` for texts that do not change while the process lives (a scenario's examples):
