@@ -49,6 +49,7 @@ class FakeLine:
     # Answers to force on the next pushes, in order: (status, message, accepted). `accepted`
     # means LINE took the message even though it answered an error (a 500 after delivery).
     push_script: list[tuple[int, str, bool]] = field(default_factory=list)
+    reply_script: list[tuple[int, str, bool]] = field(default_factory=list)
     push_attempt_keys: list[str | None] = field(default_factory=list)  # every try, answered or not
     multicast_script: list[tuple[int, str, bool]] = field(default_factory=list)
     multicast_attempt_keys: list[str | None] = field(default_factory=list)
@@ -66,6 +67,10 @@ class FakeLine:
     delivered_by_key: Counter[str] = field(default_factory=Counter)
     _recent: dict[str, deque[float]] = field(default_factory=dict)
     richmenus: FakeRichMenus = field(default_factory=FakeRichMenus)
+
+    def fail_next_reply(self, status: int, message: str = "", *, accepted: bool = False) -> None:
+        """The next reply answers `status`; `accepted`: LINE used the token all the same."""
+        self.reply_script.append((status, message or f"fake error {status}", accepted))
 
     def fail_next_push(self, status: int, message: str = "", *, accepted: bool = False) -> None:
         self.push_script.append((status, message or f"fake error {status}", accepted))
@@ -157,6 +162,12 @@ class FakeLine:
             token = body.get("replyToken") if isinstance(body, dict) else None
             if not token or token in self.used_reply_tokens:
                 return JSONResponse({"message": "Invalid reply token"}, 400)
+            if self.reply_script:
+                status, message, accepted = self.reply_script.pop(0)
+                if accepted:
+                    self.used_reply_tokens.add(token)
+                    self._record(request, body)
+                return JSONResponse({"message": message}, status)
             self.used_reply_tokens.add(token)
             self._record(request, body)
             return JSONResponse(self._sent(body))
