@@ -34,6 +34,7 @@ from linebot.v3.messaging import (
 from supportnavi.conversation.events import SendResult
 from supportnavi.engine import OutText
 from supportnavi.engine import QuickReply as EngineQuickReply
+from supportnavi.metrics import LINE_REQUESTS, line_result
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class LineSender:
                                          data=body.encode(), headers=headers) as response:
                 return _answer(op, response.status, await response.read())
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-            return _no_answer(exc)
+            return _no_answer(op, exc)
 
     async def _call(self, op: str, call: object) -> SendResult:
         try:
@@ -137,16 +138,19 @@ class LineSender:
         except ApiException as exc:
             return _answer(op, exc.status, exc.body)
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-            return _no_answer(exc)
+            return _no_answer(op, exc)
         except ValueError as exc:
             # LINE accepted the request but its answer did not parse (the SDK validates it).
             log.warning("%s sent, but the answer did not parse: %s", op, exc)
+            LINE_REQUESTS.labels(op, "ok").inc()
             return SendResult(ok=True, error="unparsed response")
         return _answer(op, int(response.status_code), None)
 
 
 def _answer(op: str, status: int | None, body: object) -> SendResult:
     """What LINE's answer means, through the SDK or the fast path alike."""
+    ok = status is not None and (200 <= status < 300 or (op != "reply" and status == 409))
+    LINE_REQUESTS.labels(op, line_result(status, ok)).inc()
     if status is not None and 200 <= status < 300:
         return SendResult(ok=True, status=status)
     if op in ("push", "multicast") and status == 409:
@@ -156,8 +160,9 @@ def _answer(op: str, status: int | None, body: object) -> SendResult:
     return SendResult(ok=False, status=status, error=message, token_invalid=invalid)
 
 
-def _no_answer(exc: BaseException) -> SendResult:
+def _no_answer(op: str, exc: BaseException) -> SendResult:
     """A timeout or a connection error: LINE may or may not have the request."""
+    LINE_REQUESTS.labels(op, "no_answer").inc()
     return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
 
 

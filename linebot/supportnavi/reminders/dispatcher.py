@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.events import SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
+from supportnavi.metrics import REMINDERS
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import Window, due_now
 from supportnavi.settings import Settings
@@ -280,6 +281,8 @@ class Dispatcher:
         if self.paused_until is not None and self.paused_until > now:
             report.paused = self.paused_reason
         self.last_report = report
+        for outcome in ("sent", "retried", "failed", "deferred", "skipped", "released"):
+            REMINDERS.labels(outcome).inc(getattr(report, outcome))
         return report
 
     # --- claiming ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from supportnavi.conversation.events import Delivery
 from supportnavi.line.webhook import BadSignature, MalformedBody
-from supportnavi.web.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+from supportnavi.metrics import EVENT_SECONDS, EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -64,13 +64,15 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
     committed: list[Delivery] = []
     try:
         for event in events:
-            delivery = await services.conversation.handle(event)
+            with EVENT_SECONDS.time():
+                delivery = await services.conversation.handle(event)
             EVENTS.labels(event.source_type[:32], "handled").inc()
             if delivery is not None:
                 committed.append(delivery)
     except Exception:
         log.exception("webhook handling failed; answering 500 so that LINE redelivers")
         EVENTS.labels("any", "failed").inc()
+        WEBHOOK_REQUESTS.labels("500").inc()
         # what did commit still gets its answer; the redelivery will skip those events
         background.add_task(services.conversation.deliver_all, committed)
         return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,
