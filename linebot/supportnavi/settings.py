@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, alias="SUPPORTNAVI_MAX_BODY_BYTES")
     line_timeout_seconds: float = Field(default=5.0, alias="SUPPORTNAVI_LINE_TIMEOUT")
     log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
+    # JSON lines for machines (the default); `text` for a person reading a terminal
+    log_format: Literal["json", "text"] = Field(default="json", alias="SUPPORTNAVI_LOG_FORMAT")
     # The reminder dispatcher: inside `serve` unless turned off (`serve --no-dispatcher`).
     dispatcher: bool = Field(default=True, alias="SUPPORTNAVI_DISPATCHER")
     dispatch_interval_seconds: float = Field(default=30.0, gt=0,
