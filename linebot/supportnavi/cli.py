@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import socket
 import sys
 import threading
@@ -27,8 +26,9 @@ app.add_typer(richmenu_app, name="richmenu")
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from supportnavi import logs
+
+    logs.configure(settings)
 
 
 @reminders_app.command("dispatch")
@@ -160,8 +160,51 @@ def serve(
     if settings.simulator_mode:
         typer.echo(f"simulator mode (no LINE credentials). Chat with: supportnavi chat "
                    f"--url {settings.local_base_url()}", err=True)
+    if workers > 1:
+        _share_metrics()
+    from supportnavi import logs
+
     uvicorn.run("supportnavi.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=workers, log_level=settings.log_level.lower())
+                port=settings.port, workers=workers, log_level=settings.log_level.lower(),
+                log_config=logs.config(settings))
+
+
+def _share_metrics() -> None:
+    """Workers are processes: each counts apart. Give them one fresh directory to count in, so
+    that a scrape of any worker reports them all (prometheus_client's multiprocess mode)."""
+    import os
+    import tempfile
+
+    from supportnavi.metrics import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
+        directory = Path(os.environ[MULTIPROC_ENV])
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):  # counts of an earlier run are not this run's
+            stale.unlink()
+    else:
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="supportnavi-metrics-")
+
+
+@app.command()
+def healthcheck(
+    url: Annotated[str | None, typer.Option(help="default: the server at $HOST:$PORT")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds")] = 5.0,
+) -> None:
+    """Exit 0 when the server's /healthz answers 200 (the database answers), else 1. The
+    Docker image's HEALTHCHECK runs it, so it follows $PORT."""
+    import httpx
+
+    target = (url or Settings().local_base_url()).rstrip("/") + "/healthz"
+    try:
+        response = httpx.get(target, timeout=timeout)
+    except httpx.HTTPError as exc:
+        typer.echo(f"unhealthy: {target}: {type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+    if response.status_code != 200:
+        typer.echo(f"unhealthy: {target} answered {response.status_code}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"healthy: {target}")
 
 
 @app.command()
