@@ -141,3 +141,15 @@ def test_typed_dates(text, direction, expected):
 )
 def test_dates_are_written_the_japanese_way(day, written):
     assert format_ja(day) == written
+
+
+@pytest.mark.parametrize(
+    ("today", "day", "written"),
+    [(date(2026, 12, 1), date(2027, 1, 5), "1月5日(火)"),  # next month, though next year
+     (date(2026, 1, 3), date(2025, 12, 28), "12月28日(日)"),  # last week, last year
+     (date(2026, 12, 1), date(2025, 1, 1), "2025年1月1日(水)"),  # long ago: the year matters
+     (date(2026, 12, 1), date(2027, 6, 1), "2027年6月1日(火)"),
+     (date(2026, 12, 1), date(2026, 6, 1), "6月1日(月)")],  # this year
+)
+def test_a_far_date_in_another_year_carries_its_year(today, day, written):
+    assert format_ja(day, today) == written

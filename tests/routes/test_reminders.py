@@ -90,6 +90,9 @@ async def test_a_date_gone_or_too_close_is_refused_with_the_reason(bot):
     # delivered 40 days ago: day 30 has gone
     said = texts(await user.pick_date(PICK, "2026-10-14"))
     assert "もう過ぎています" in said and "11月13日(金)" in said
+    # typed with last year's date: the answer says which year it read
+    said = texts(await user.say(user.text("2025/10/14")))
+    assert "2025年10月14日(火)" in said and "2025年11月13日(木)" in said
     # delivered 28 days ago: day 30 is the day after tomorrow, 5 days' notice is impossible
     said = texts(await user.pick_date(PICK, "2026-10-26"))
     assert "間に合いません" in said and "いま手続き" in said

@@ -346,7 +346,8 @@ class _Turn:
         return text.name if text is not None else kind
 
     def _day(self, day: date) -> str:
-        return self.ctx.planner.day(day) if self.ctx.planner is not None else day.isoformat()
+        return (self.ctx.planner.day(day, self.now) if self.ctx.planner is not None
+                else day.isoformat())
 
     def _date_picked(self, value: str) -> Outcome:
         here = self._here()
@@ -362,21 +363,21 @@ class _Turn:
         planner = self.ctx.planner
         assert planner is not None
         texts = self.system.texts
-        name, day = self._kind_name(kind), planner.day(given)
+        name, day = self._kind_name(kind), planner.day(given, self.now)
         self.steps.append(Step("remind", self.state.route, self.state.node))
         if any(r.kind == kind and r.given == given for r in self._pending()):
             self._say(texts.remind_again.format(name=name, given=day))
             self._attach(self._shown_replies(with_list=True))
             return self._done(f"{resolved}:again")
         plan = planner.plan(kind, given, self.now, self.window)
-        deadline = planner.day(plan.deadline)
+        deadline = planner.day(plan.deadline, self.now)
         if plan.refused == "past":
             self._say(texts.remind_past.format(name=name, given=day, deadline=deadline))
         elif plan.refused == "too_late":
             self._say(texts.remind_too_late.format(name=name, given=day, deadline=deadline))
         else:
             self.effects.append(Schedule(kind, given, plan.deadline, plan.pushes))
-            pushes = "\n".join(texts.push_line.format(at=planner.moment(at))
+            pushes = "\n".join(texts.push_line.format(at=planner.moment(at, self.now))
                                for at in plan.pushes)
             self._say(texts.remind_set.format(name=name, given=day, deadline=deadline,
                                               pushes=pushes, window=self._window_text()))
@@ -438,8 +439,8 @@ class _Turn:
         assert planner is not None
         lines = [
             texts.reminders_item.format(n=i, name=self._kind_name(r.kind),
-                                        deadline=planner.day(r.deadline))
-            + "\n" + texts.reminders_next.format(next=planner.moment(r.next_push))
+                                        deadline=planner.day(r.deadline, self.now))
+            + "\n" + texts.reminders_next.format(next=planner.moment(r.next_push, self.now))
             for i, r in enumerate(pending, start=1)
         ]
         if len(pending) > self._stop_room():

@@ -427,11 +427,11 @@ class Planner(Protocol):
 
     def plan(self, kind: str, given: date, now: datetime, window: tuple[int, int]) -> DatePlan: ...
 
-    def day(self, day: date) -> str:
-        """12月5日(土)"""
+    def day(self, day: date, now: datetime) -> str:
+        """12月5日(土); with its year when far from today in another year"""
         ...
 
-    def moment(self, at: datetime) -> str:
+    def moment(self, at: datetime, now: datetime) -> str:
         """12月2日(水) 9:00, in the bot's time zone"""
         ...
 

@@ -76,12 +76,12 @@ class RulesPlanner:
             return DatePlan(result.deadline, result.pushes)
         return DatePlan(result.deadline, refused=result.why)
 
-    def day(self, day: date) -> str:
-        return format_ja(day)
+    def day(self, day: date, now: datetime) -> str:
+        return format_ja(day, self.today(now))
 
-    def moment(self, at: datetime) -> str:
+    def moment(self, at: datetime, now: datetime) -> str:
         local = at.astimezone(self.tz)
-        return f"{format_ja(local.date())} {local.hour}:{local.minute:02d}"
+        return f"{format_ja(local.date(), self.today(now))} {local.hour}:{local.minute:02d}"
 
 
 def to_window(hours: tuple[int, int]) -> Window:

@@ -188,6 +188,14 @@ def _date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def format_ja(day: date) -> str:
-    """12月5日(土): how the bot writes a date."""
-    return f"{day.month}月{day.day}日({WEEKDAYS[day.weekday()]})"
+# A date further than this from today, in another year, is written with its year.
+YEAR_SHOWN_BEYOND = timedelta(days=92)
+
+
+def format_ja(day: date, today: date | None = None) -> str:
+    """12月5日(土): how the bot writes a date; 2025年1月1日(水) when it lies in another year and
+    more than three months away from `today` (「1月5日」 said in December means next month)."""
+    written = f"{day.month}月{day.day}日({WEEKDAYS[day.weekday()]})"
+    if today is not None and day.year != today.year and abs(day - today) > YEAR_SHOWN_BEYOND:
+        return f"{day.year}年{written}"
+    return written
