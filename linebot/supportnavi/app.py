@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -101,7 +102,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": "bad request", "errors": exc.errors()}, 400)
+        # a validator's own ValueError sits in the errors' ctx: encoded, not a 500
+        return JSONResponse({"detail": "bad request", "errors": jsonable_encoder(exc.errors())},
+                            400)
 
     return app
 
