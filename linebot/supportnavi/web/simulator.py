@@ -139,6 +139,7 @@ class Simulator:
         self.secret = secret
         self.reply_wait = reply_wait
         self.users: dict[str, SimUser] = {}
+        self.epoch = uuid.uuid4().hex[:12]  # tells a page that this run's chats are new
         self.http = httpx.AsyncClient(timeout=30, trust_env=False)
 
     async def close(self) -> None:
@@ -358,9 +359,10 @@ async def messages(
     if found is None:  # reading does not make a person up; their first action does
         default = sim.menus[0].alias_id if sim.menus else None
         return {"user": {"id": user, "number": None, "relation": "new", "richmenu": default},
-                "entries": [], "cursor": 0}
+                "entries": [], "cursor": 0, "epoch": sim.epoch}
     entries = sim.entries(found, after)
-    return {"user": found.public(), "entries": entries, "cursor": len(found.entries)}
+    return {"user": found.public(), "entries": entries, "cursor": len(found.entries),
+            "epoch": sim.epoch}
 
 
 @router.post("/api/events")

@@ -33,6 +33,7 @@ const state = {
   actions: Promise.resolve(), // actions go to the server one after another, in order
   pulling: null,
   generation: 0, // bumped when the page switches to another person
+  epoch: null, // the server's run: a restarted server numbers its transcripts afresh
 };
 
 // --- the server ---------------------------------------------------------------------------
@@ -112,6 +113,16 @@ async function pull() {
   const query = `user=${encodeURIComponent(user.id)}&after=${state.cursor}`;
   const data = await call("GET", `/messages?${query}`);
   if (generation !== state.generation) return; // an answer about the person shown before
+  const restarted = state.epoch !== null && data.epoch !== state.epoch;
+  state.epoch = data.epoch;
+  if (restarted && state.cursor > 0) {
+    // the server restarted and its transcripts began afresh: draw this person's anew
+    state.entries = [];
+    state.cursor = 0;
+    drawEmpty();
+    hideQuick();
+    return pull();
+  }
   state.user = { ...state.user, relation: data.user.relation };
   if (data.entries.length) {
     state.entries.push(...data.entries);
