@@ -223,11 +223,21 @@ function link(href, text, className) {
   return a;
 }
 
-function decoration(text) {
-  const span = document.createElement("span");
-  span.setAttribute("aria-hidden", "true");
-  span.textContent = text;
-  return span;
+// Small line icons drawn as SVG: an emoji would need a colour-emoji font the browser may lack.
+const ICONS = {
+  calendar: "M3 5h14v12H3z M3 8h14 M7 3v4 M13 3v4",
+  external: "M8 4H4v12h12v-4 M11 3h6v6 M17 3l-8 8",
+};
+
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 20 20");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("class", "chip-icon");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", ICONS[name]);
+  svg.append(path);
+  return svg;
 }
 
 function hidden(text) {
@@ -309,7 +319,7 @@ function chip(action) {
     if (OPENABLE.has(scheme)) {
       const a = link(action.uri, action.label, "chip");
       a.dataset.type = type;
-      a.append(decoration("↗"));
+      a.append(icon("external"));
       return a;
     }
   }
@@ -329,7 +339,7 @@ function chip(action) {
       act({ type: "text", text: action.text });
     });
   } else if (type === "datetimepicker" && action.mode === "date") {
-    button.append(decoration("📅"));
+    button.append(icon("calendar"));
     button.addEventListener("click", () => openPicker(action));
   } else {
     button.disabled = true; // a camera, a location, a time picker: not in this simulator
