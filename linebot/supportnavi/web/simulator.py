@@ -96,8 +96,9 @@ ActionIn = Annotated[TextIn | PostbackIn | SwitchIn | FollowIn | UnfollowIn,
                      Field(discriminator="type")]
 
 
-class Refused(Exception):
-    """An action LINE itself would not let the person take, or would not deliver."""
+class NotSent(Exception):
+    """An action that did not go through: LINE would not let the person take it (a 4xx), or
+    /callback did not take it (a 502)."""
 
     def __init__(self, status: int, detail: str) -> None:
         super().__init__(detail)
@@ -184,25 +185,26 @@ class Simulator:
         shown: dict[str, Any] | None
         if isinstance(action, FollowIn):
             if user.relation == "friend":
-                raise Refused(409, f"{user.id} is a friend already: LINE sends follow only "
+                raise NotSent(409, f"{user.id} is a friend already: LINE sends follow only "
                                    "when the account is added or unblocked")
             event, shown = follow_event(unblocked=user.relation == "blocked"), {
                 "from": "person", "kind": "follow", "unblocked": user.relation == "blocked"}
             user.relation = "friend"
         elif isinstance(action, UnfollowIn):
             if user.relation == "blocked":
-                raise Refused(409, f"{user.id} has blocked the account already")
+                raise NotSent(409, f"{user.id} has blocked the account already")
             event, shown = {"type": "unfollow"}, {"from": "person", "kind": "unfollow"}
             user.relation = "blocked"
         else:
             if user.relation == "blocked":
-                raise Refused(409, f"{user.id} has blocked the account: LINE delivers nothing "
+                raise NotSent(409, f"{user.id} has blocked the account: LINE delivers nothing "
                                    "from a blocked chat; send follow (unblock) first")
             event, shown = self._tap(user, action)
         if shown is not None:
             self._append(user, {**shown, "at": now})
-        status, replied = await self._post(user, event, expect=event["type"] != "unfollow"
-                                           and not isinstance(action, SwitchIn))
+        # the bot answers neither a block nor a tab switch
+        answered = not isinstance(action, UnfollowIn | SwitchIn)
+        status, replied = await self._post(user, event, expect=answered)
         return {"callback_status": status, "replied": replied, "user": user.public()}
 
     def _tap(self, user: SimUser, action: TextIn | PostbackIn | SwitchIn
@@ -229,7 +231,7 @@ class Simulator:
             action = area["action"]
             if action["type"] == "richmenuswitch" and action["richMenuAliasId"] == alias_id:
                 return str(action["data"])
-        raise Refused(400, f"the rich menu {user.richmenu} has no tab switching to {alias_id}")
+        raise NotSent(400, f"the rich menu {user.richmenu} has no tab switching to {alias_id}")
 
     def _check_picked(self, user: SimUser, data: str, day: str) -> None:
         """LINE's picker posts only a date it offered, inside its bounds."""
@@ -241,11 +243,11 @@ class Simulator:
             if item["action"].get("type") == "datetimepicker" and item["action"]["data"] == data
         ]
         if not pickers:
-            raise Refused(400, f"no date picker with this data was shown to {user.id}")
+            raise NotSent(400, f"no date picker with this data was shown to {user.id}")
         picker = pickers[-1]
         low, high = picker.get("min"), picker.get("max")
         if (low and day < low) or (high and day > high):
-            raise Refused(400, f"{day} is outside the date picker's range "
+            raise NotSent(400, f"{day} is outside the date picker's range "
                                f"{low or '…'} to {high or '…'}")
 
     async def _post(self, user: SimUser, event: dict[str, Any], expect: bool
@@ -259,9 +261,9 @@ class Simulator:
         try:
             response = await self.http.post(self.callback_url, content=raw, headers=headers)
         except httpx.HTTPError as exc:
-            raise Refused(502, f"/callback did not answer: {type(exc).__name__}") from exc
+            raise NotSent(502, f"/callback did not answer: {type(exc).__name__}") from exc
         if response.status_code != 200:
-            raise Refused(502, f"/callback answered {response.status_code}: "
+            raise NotSent(502, f"/callback answered {response.status_code}: "
                                f"{response.text[:200]}")
         return response.status_code, expect and await self._answered(user)
 
@@ -370,5 +372,5 @@ async def events(action: Annotated[ActionIn, Body()], sim: Sim) -> JSONResponse:
     """One action of the person, sent to /callback as LINE would send it."""
     try:
         return JSONResponse(await sim.act(action))
-    except Refused as refused:
-        return JSONResponse({"detail": refused.detail}, refused.status)
+    except NotSent as failed:
+        return JSONResponse({"detail": failed.detail}, failed.status)
