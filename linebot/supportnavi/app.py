@@ -10,8 +10,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
@@ -19,11 +21,13 @@ from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
 from supportnavi.reminders.dispatcher import Dispatcher, make_dispatcher
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
+from supportnavi.richmenu.layout import plan
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
 from supportnavi.understanding import ExampleClassifier
-from supportnavi.web import health, metrics, webhook
+from supportnavi.web import health, metrics, simulator, webhook
+from supportnavi.web.simulator import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ class Services:
     conversation: ConversationService
     fake_line: FakeLine | None
     dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
+    simulator: Simulator | None = None  # the /simulator page, in simulator mode
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -63,6 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                            classifier=classifier)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
+        chat_page = (Simulator(fake_line, plan(scenarios),
+                               settings.local_base_url() + "/callback", settings.channel_secret)
+                     if fake_line is not None else None)
         app.state.services = Services(
             settings=settings,
             scenarios=scenarios,
@@ -72,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversation=conversation,
             fake_line=fake_line,
             dispatcher=dispatcher,
+            simulator=chat_page,
         )
         dispatching = None
         if dispatcher is not None:
@@ -89,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 dispatching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await dispatching
+            if chat_page is not None:
+                await chat_page.close()
             await sender.close()
             await db.dispose()
 
@@ -96,12 +107,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(simulator.router)  # 404 with the reason outside simulator mode
+    app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
     if fake_line is not None:
         app.mount(FAKE_LINE_PREFIX, fake_line.app())
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": "bad request", "errors": exc.errors()}, 400)
+        # a validator's own ValueError sits in the errors' ctx: encoded, not a 500
+        return JSONResponse({"detail": "bad request", "errors": jsonable_encoder(exc.errors())},
+                            400)
 
     return app
 

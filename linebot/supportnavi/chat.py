@@ -41,6 +41,26 @@ def webhook_body(user_id: str, event: dict[str, Any]) -> dict[str, Any]:
     return {"destination": BOT_USER_ID, "events": [{**base, **event}]}
 
 
+def text_event(text: str) -> dict[str, Any]:
+    """A typed text message, as `webhook_body` takes it."""
+    message = {"type": "text", "id": str(uuid.uuid4().int)[:18], "text": text,
+               "quoteToken": "q" + uuid.uuid4().hex}
+    return {"type": "message", "message": message}
+
+
+def postback_event(data: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+    """A tap on a postback action; `params` carries a date picker's date or a rich-menu
+    switch's outcome, as LINE adds them."""
+    postback: dict[str, Any] = {"data": data}
+    if params:
+        postback["params"] = params
+    return {"type": "postback", "postback": postback}
+
+
+def follow_event(unblocked: bool = False) -> dict[str, Any]:
+    return {"type": "follow", "follow": {"isUnblocked": unblocked}}
+
+
 class ChatClient:
     def __init__(self, base_url: str, secret: str, user_id: str) -> None:
         self.base_url = base_url.rstrip("/")
@@ -89,7 +109,7 @@ class ChatClient:
         if choice.isdigit() and 1 <= int(choice) <= len(self.quick_replies):
             action = self.quick_replies[int(choice) - 1]["action"]
             if action["type"] == "postback":
-                return self.send({"type": "postback", "postback": {"data": action["data"]}})
+                return self.send(postback_event(action["data"]))
             if action["type"] == "uri":
                 return [{"type": "text", "text": f"(ブラウザで開くページ: {action['uri']})"}]
             if action["type"] == "datetimepicker":
@@ -98,10 +118,8 @@ class ChatClient:
                     hint = f"(日付を選ぶには「{choice} {action.get('initial', '2026-12-05')}」の" \
                            "ように番号と日付を送ってください)"
                     return [{"type": "text", "text": hint}]
-                postback = {"data": action["data"], "params": {"date": rest.strip()}}
-                return self.send({"type": "postback", "postback": postback})
-        message = {"type": "text", "id": uuid.uuid4().hex[:18], "text": line, "quoteToken": "q"}
-        return self.send({"type": "message", "message": message})
+                return self.send(postback_event(action["data"], {"date": rest.strip()}))
+        return self.send(text_event(line))
 
 
 def _addressed_to(record: dict[str, Any], user_id: str) -> bool:
@@ -126,4 +144,4 @@ def render(messages: list[dict[str, Any]], out: Callable[[str], None]) -> None:
             out(f"   [{i}] {action['label']}{mark}")
 
 
-FOLLOW: dict[str, Any] = {"type": "follow", "follow": {"isUnblocked": False}}
+FOLLOW: dict[str, Any] = follow_event()

@@ -51,11 +51,13 @@ def _free_port() -> int:
 class SimServer:
     """`supportnavi serve` in simulator mode, on a free loopback port, its own SQLite file."""
 
-    def __init__(self, url: str, proc: subprocess.Popen[str], log: Path) -> None:
+    def __init__(self, url: str, proc: subprocess.Popen[str], log: Path,
+                 database_url: str = "") -> None:
         self.url = url
         self.proc = proc
         self.log = log
         self.admin_token = ADMIN_TOKEN
+        self.database_url = database_url  # for a `supportnavi` command run beside the server
 
 
 @pytest.fixture(scope="package")
@@ -63,8 +65,8 @@ def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
     tmp = tmp_path_factory.mktemp("sim")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SUPPORTNAVI_"))}
-    env.update(DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/sim.db",
-               SUPPORTNAVI_ADMIN_TOKEN=ADMIN_TOKEN)
+    database_url = f"sqlite+aiosqlite:///{tmp}/sim.db"
+    env.update(DATABASE_URL=database_url, SUPPORTNAVI_ADMIN_TOKEN=ADMIN_TOKEN)
     log = tmp / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -83,7 +85,7 @@ def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the simulator did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield SimServer(url, proc, log)
+        yield SimServer(url, proc, log, database_url)
     finally:
         proc.terminate()
         try:

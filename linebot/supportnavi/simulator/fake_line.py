@@ -6,8 +6,10 @@ times each person and each retry key got a message, so duplicates can be counted
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections import Counter, deque
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +69,8 @@ class FakeLine:
     delivered_by_key: Counter[str] = field(default_factory=Counter)
     _recent: dict[str, deque[float]] = field(default_factory=dict)
     richmenus: FakeRichMenus = field(default_factory=FakeRichMenus)
+    # Sequence numbers keep growing across clear(), so a reader's "after" never skips anything.
+    _last_seq: int = 0
 
     def fail_next_reply(self, status: int, message: str = "", *, accepted: bool = False) -> None:
         """The next reply answers `status`; `accepted`: LINE used the token all the same."""
@@ -99,6 +103,14 @@ class FakeLine:
     def clear(self) -> None:
         self.records.clear()
 
+    def sent_to(
+        self, user_id: str, reply_tokens: Container[str], after: int = 0
+    ) -> list[Recorded]:
+        """What LINE took for `user_id` after record `after`, in order: replies to one of
+        the reply tokens its events carried, pushes to it and multicasts that include it."""
+        start = bisect.bisect_right(self.records, after, key=lambda r: r.seq)
+        return [r for r in self.records[start:] if _reaches(r, user_id, reply_tokens)]
+
     def _over_rate(self, op: str) -> bool:
         """A sliding one-second window per endpoint: over the limit answers 429."""
         limit = (self.rate_limits or {}).get(op)
@@ -124,9 +136,10 @@ class FakeLine:
         return [r.body for r in self.records if r.path == path]
 
     def _record(self, request: Request, body: Any) -> None:
+        self._last_seq += 1
         self.records.append(
             Recorded(
-                seq=len(self.records) + 1,
+                seq=self._last_seq,
                 method=request.method,
                 path=request.url.path.removeprefix(request.scope.get("root_path", "")),
                 body=body,
@@ -235,3 +248,17 @@ class FakeLine:
             return JSONResponse({"message": f"the fake LINE API has no /{path}"}, 404)
 
         return app
+
+
+def _reaches(record: Recorded, user_id: str, reply_tokens: Container[str]) -> bool:
+    body = record.body
+    if not isinstance(body, dict):
+        return False
+    if record.path.endswith("/v2/bot/message/reply"):
+        return body.get("replyToken") in reply_tokens
+    if record.path.endswith("/v2/bot/message/push"):
+        return bool(body.get("to") == user_id)
+    if record.path.endswith("/v2/bot/message/multicast"):
+        to = body.get("to")
+        return isinstance(to, list) and user_id in to
+    return False
