@@ -286,7 +286,7 @@ def chat(
     url: Annotated[str | None, typer.Option(help="a running server; default: start one")] = None,
 ) -> None:
     """Talk to the bot in the terminal, through the signed-webhook path."""
-    from supportnavi.chat import FOLLOW, ChatClient, render
+    from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
 
     settings = Settings()
     if not settings.simulator_mode:
@@ -299,14 +299,18 @@ def chat(
     typer.echo("supportnavi chat: type a button's number or any text. "
                "「フォロー」 sends a follow event, 「ブロック」 an unfollow, Ctrl-D quits.")
     render(client.send(FOLLOW), typer.echo)
+    blocked = False
     for line in sys.stdin:
         text = line.rstrip("\n")
         if not text.strip():
             continue
         if text.strip() in ("フォロー", "/follow"):
-            messages = client.send({"type": "follow"})
+            # as LINE sends it: isUnblocked says whether the person had blocked the bot
+            messages = client.send(follow_event(unblocked=blocked))
+            blocked = False
         elif text.strip() in ("ブロック", "/unfollow"):
             messages = client.send({"type": "unfollow"})
+            blocked = True
             typer.echo("  (ブロックしました。「フォロー」で戻れます)")
         else:
             messages = client.say(text)

@@ -97,8 +97,11 @@ def config(settings: Settings) -> dict[str, Any]:
         "root": {"handlers": ["default"], "level": level},
         "loggers": {
             # uvicorn's own loggers come with handlers of their own: route them to ours
-            name: {"handlers": [], "propagate": True, "level": level}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            **{name: {"handlers": [], "propagate": True, "level": level}
+               for name in ("uvicorn", "uvicorn.error", "uvicorn.access")},
+            # a line per request the bot makes (the simulator posting to /callback, LINE
+            # calls): noise at INFO; their failures still show
+            "httpx": {"level": "WARNING"},
         },
     }
 

@@ -92,5 +92,5 @@ class Settings(BaseSettings):
 
     def model_fields_set_aliases(self) -> set[str]:
         return {
-            (self.model_fields[name].alias or name) for name in self.model_fields_set
+            (type(self).model_fields[name].alias or name) for name in self.model_fields_set
         }
