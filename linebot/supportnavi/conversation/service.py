@@ -177,7 +177,8 @@ class ConversationService:
             )
         if not result.ok:
             await incidents.record(self.db, "delivery",
-                                   incidents.code_of_send(result.status, result.error))
+                                   incidents.code_of_send(result.status, result.error),
+                                   at=self.clock())
 
     async def deliver_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
@@ -185,7 +186,8 @@ class ConversationService:
                 await self.deliver(delivery)
             except Exception as exc:
                 log.exception("delivery %s crashed", delivery.outbox_id)
-                await incidents.record(self.db, "delivery", incidents.code_of(exc))
+                await incidents.record(self.db, "delivery", incidents.code_of(exc),
+                                       at=self.clock())
 
 
 class EngineFailed(Exception):

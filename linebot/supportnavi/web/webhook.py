@@ -77,7 +77,8 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
         # class name of what advance() raised
         engine = isinstance(exc, EngineFailed)
         background.add_task(incidents.record, services.db, "engine" if engine else "webhook",
-                            str(exc) if engine else incidents.code_of(exc))
+                            str(exc) if engine else incidents.code_of(exc),
+                            at=services.conversation.clock())
         # what did commit still gets its answer; the redelivery will skip those events
         background.add_task(services.conversation.deliver_all, committed)
         return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,
