@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from supportnavi.admin.queries import Reader
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
@@ -23,7 +24,7 @@ from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
 from supportnavi.understanding import ExampleClassifier
-from supportnavi.web import health, metrics, webhook
+from supportnavi.web import admin, health, metrics, webhook
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Services:
     conversation: ConversationService
     fake_line: FakeLine | None
     dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
+    admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversation=conversation,
             fake_line=fake_line,
             dispatcher=dispatcher,
+            admin=Reader(db) if settings.admin_token else None,
         )
         dispatching = None
         if dispatcher is not None:
@@ -90,12 +93,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await dispatching
             await sender.close()
+            if app.state.services.admin is not None:
+                await app.state.services.admin.dispose()
             await db.dispose()
 
     app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
+    app.include_router(admin.router())
     if fake_line is not None:
         app.mount(FAKE_LINE_PREFIX, fake_line.app())
 

@@ -40,6 +40,14 @@ from supportnavi.store.incidents import hour_of
 from supportnavi.store.models import Incident, Reminder, StepRecord, User
 
 IDLE = timedelta(minutes=30)
+VISIT_DEFINITION = (
+    "A visit is one person's stay in one route: it begins at their step on the route after a "
+    "step elsewhere (another route, the menu), after leaving the route (the menu button, yes to "
+    "'was it solved?') or after 30 minutes idle, and lasts while their steps stay on the route. "
+    "It reached an end if one of its steps is on an end node. One that did not is given up "
+    "once it is over (the person did something else, left, or 30 minutes passed); its last "
+    "node is where they gave up. Otherwise it is in progress."
+)
 # Steps after which the person is no longer in the route they are recorded on.
 LEAVING = ("menu", "resolved_yes")
 REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
@@ -332,7 +340,9 @@ async def funnels(
     answered = {(r, k): int(c) for r, k, c in (await session.execute(answers)).all()}
 
     result = []
-    for route in scenarios.routes.values():
+    menu = scenarios.menu_routes
+    for route_id in [*menu, *(r for r in scenarios.routes if r not in menu)]:
+        route = scenarios.routes[route_id]
         counts = status_counts.get(route.id, {})
         result.append(Funnel(
             route=route.id, title=route.title,
