@@ -14,7 +14,8 @@ from html import escape
 FONT = "'Noto Sans JP','Hiragino Sans','Yu Gothic',Meiryo,sans-serif"
 # Colours with at least 3:1 against white (WCAG's contrast for graphics), text darker still.
 BAR = "#3b6ea8"
-PART = "#b85c00"
+GAVE_UP = "#b85c00"
+REACHED = "#2f7d32"
 SECOND = "#c2410c"
 TEXT = "#1f2933"
 MUTED = "#52606d"
@@ -52,22 +53,25 @@ def _open(chart_id: str, width: float, height: float, title: str, desc: str) -> 
 
 def hbars(
     chart_id: str, title: str, bars: Sequence[Bar], *, legend: tuple[str, str] | None = None,
-    width: int = 480,
+    note: str = "{value} ({part})", part_colour: str = GAVE_UP, width: int = 400,
 ) -> str:
-    """Horizontal bars, one a row: the label above its bar, the number after it. `legend`
-    names the bar and its part (e.g. visits, and those that gave up there)."""
+    """Horizontal bars, one a row: the label above its bar, the number after it (`note`, with
+    {value} and {part}, when the bar has a part). `legend` names the bar and its part (e.g.
+    visits, and those that gave up there)."""
     size, row, bar_h, pad = 14, 40, 14, 8
     top = 30 if legend else 8
     height = top + row * len(bars) + pad
     largest = max((b.value for b in bars), default=0) or 1
-    room = width - 2 * pad - 56  # the number goes after the bar
-    desc = ", ".join(f"{b.label} {b.value}" + (f" ({b.part})" if b.part else "") for b in bars)
+    notes = [note.format(value=b.value, part=b.part) if b.part else str(b.value) for b in bars]
+    # the longest note goes after the longest bar
+    room = width - 2 * pad - 8 - max((_text_width(n, size - 1) for n in notes), default=0)
+    desc = ", ".join(f"{b.label} {n}" for b, n in zip(bars, notes, strict=True))
     out = _open(chart_id, width, height, title, desc)
     if legend:
         out.append(_swatch(pad, 8, BAR, legend[0], size - 1))
-        out.append(_swatch(pad + 24 + _text_width(legend[0], size - 1) + 16, 8, PART, legend[1],
-                           size - 1))
-    for i, bar in enumerate(bars):
+        out.append(_swatch(pad + 24 + _text_width(legend[0], size - 1) + 16, 8, part_colour,
+                           legend[1], size - 1))
+    for i, (bar, number) in enumerate(zip(bars, notes, strict=True)):
         y = top + i * row
         out.append(f'<text x="{pad}" y="{y + size}" font-size="{size}" fill="{TEXT}">'
                    f"{escape(_clip(bar.label, size, width - 2 * pad))}</text>")
@@ -77,8 +81,7 @@ def hbars(
                    f'rx="2" fill="{BAR if bar.value else GRID}"/>')
         if bar.part:
             out.append(f'<rect x="{pad}" y="{by}" width="{room * bar.part / largest:.1f}" '
-                       f'height="{bar_h}" rx="2" fill="{PART}"/>')
-        number = f"{bar.value}" + (f" ({bar.part})" if bar.part else "")
+                       f'height="{bar_h}" rx="2" fill="{part_colour}"/>')
         out.append(f'<text x="{pad + max(length, 1) + 6:.1f}" y="{by + bar_h - 2}" '
                    f'font-size="{size - 1}" fill="{TEXT}">{escape(number)}</text>')
     out.append("</svg>")
@@ -87,7 +90,7 @@ def hbars(
 
 def columns(
     chart_id: str, title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[int]]],
-    *, width: int = 480, height: int = 200,
+    *, width: int = 400, height: int = 180,
 ) -> str:
     """Columns per label (a day), one per series side by side (new friends, blocks), with the
     largest value marked on the axis and every seventh label written under it."""

@@ -60,7 +60,7 @@ def router() -> APIRouter:
     )
     templates.globals.update(
         funnel_chart=_funnel_chart, routes_chart=_routes_chart, users_chart=_users_chart,
-        route_graph=_route_graph, rate=_rate, statuses=REMINDER_STATUSES,
+        route_graph=_route_graph, rate=_rate, busiest=_busiest, statuses=REMINDER_STATUSES,
     )
     templates.filters.update(local=_local, day=format_ja)
     api = APIRouter()
@@ -107,6 +107,19 @@ def router() -> APIRouter:
         found = await _summary(request, days)
         return page(request, "route.html", numbers=found, funnel=found.funnel(route_id),
                     route=scenarios.routes[route_id])
+
+    @api.get("/admin/routes/{route_id}/graph.svg")
+    async def route_graph(
+        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        if (refusal := refused(request, json=False)) is not None:
+            return refusal
+        scenarios = request.app.state.services.scenarios
+        if route_id not in scenarios.routes:
+            return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
+        found = await _summary(request, days)
+        return Response(_route_graph(found.funnel(route_id), scenarios.routes[route_id]),
+                        media_type="image/svg+xml", headers=HEADERS)
 
     @api.get("/admin/api/summary")
     async def api_summary(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
@@ -240,16 +253,23 @@ def _rate(funnel: Funnel) -> str:
 
 
 def _funnel_chart(funnel: Funnel, title: str, started: str, ended: str,
-                  legend: tuple[str, str]) -> Markup:
+                  legend: tuple[str, str], note: str) -> Markup:
     bars = [charts.Bar(started, funnel.started)]
     bars += [charts.Bar(n.title, n.visits, n.gave_up) for n in funnel.nodes]
     bars.append(charts.Bar(ended, funnel.reached_end))
-    return Markup(charts.hbars(f"funnel-{funnel.route}", title, bars, legend=legend))
+    return Markup(charts.hbars(f"funnel-{funnel.route}", title, bars, legend=legend, note=note))
 
 
-def _routes_chart(funnels: list[Funnel], title: str, legend: tuple[str, str]) -> Markup:
-    bars = [charts.Bar(f.title, f.started, f.reached_end) for f in funnels if f.started]
-    return Markup(charts.hbars("routes", title, bars, legend=legend))
+def _routes_chart(funnels: list[Funnel], title: str, legend: tuple[str, str],
+                  note: str) -> Markup:
+    bars = [charts.Bar(f.title, f.started, f.reached_end) for f in _busiest(funnels) if f.started]
+    return Markup(charts.hbars("routes", title, bars, legend=legend, note=note,
+                               part_colour=charts.REACHED))
+
+
+def _busiest(funnels: list[Funnel]) -> list[Funnel]:
+    """Most visited first; ties keep the menu's order."""
+    return sorted(funnels, key=lambda f: -f.started)
 
 
 def _users_chart(numbers: Summary, title: str, new: str, blocked: str) -> Markup:
