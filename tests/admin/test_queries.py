@@ -96,10 +96,17 @@ async def test_every_number_is_what_the_conversations_did(bot, monkeypatch):
     await left.tap("ウェブで解約する")
     bot.fake.fail_next_reply(500, accepted=True)  # LINE shows it, but answers 500
     await left.tap("メニュー")
+    await left.open("prime_cancel")  # back at once: a visit of its own, since the first left
+    quitter = await friend(bot)
+    await quitter.open("contact")
+    await quitter.tap("メニュー")  # left, and nothing since: given up, not in progress
     clock.at(jst(30, 10, 5))
     halfway = await friend(bot)
     await halfway.open("prime_cancel")
     await halfway.tap("アプリで解約する")
+    mover = await friend(bot)
+    await mover.open("prime_cancel")
+    await mover.tap("無料体験中の解約へ")  # on to another route: this visit is over
 
     blocker = await friend(bot)
     await remind_trial(blocker, "2026-12-10")
@@ -130,7 +137,10 @@ async def test_every_number_is_what_the_conversations_did(bot, monkeypatch):
 
     # ten minutes on, the person in the app's steps is still there: in progress
     during = await numbers(bot, jst(30, 10, 15))
-    assert during.funnel("prime_cancel").in_progress == 1
+    prime = during.funnel("prime_cancel")
+    assert prime.in_progress == 2  # the app's steps, and back at start
+    assert prime.gave_up == 3  # idle since 0:31, left by the menu, moved to trial_cancel
+    assert (during.funnel("contact").gave_up, during.funnel("contact").in_progress) == (1, 0)
 
     dispatcher = Dispatcher(bot.app.state.services.db, bot.app.state.services.sender,
                             bot.app.state.services.scenarios, TOKYO)
@@ -139,27 +149,29 @@ async def test_every_number_is_what_the_conversations_did(bot, monkeypatch):
 
     after = await numbers(bot, jst(2, 10, month=12))
     prime = after.funnel("prime_cancel")
-    assert (prime.started, prime.reached_end, prime.gave_up, prime.in_progress) == (6, 3, 3, 0)
+    assert (prime.started, prime.reached_end, prime.gave_up, prime.in_progress) == (8, 3, 5, 0)
     visits = prime.counts()
     assert {n: visits[n] for n in ("start", "web_1", "web_2", "app_1", "phone_1", "phone_2",
                                    "phone_3", "after", "callback_1")} == {
-        "start": 5, "web_1": 2, "web_2": 1, "app_1": 1, "phone_1": 2, "phone_2": 2,
+        "start": 7, "web_1": 2, "web_2": 1, "app_1": 1, "phone_1": 2, "phone_2": 2,
         "phone_3": 2, "after": 3, "callback_1": 0}
-    assert {n.node: n.gave_up for n in prime.nodes if n.gave_up} == {"web_1": 2, "app_1": 1}
+    assert {n.node: n.gave_up for n in prime.nodes if n.gave_up} == {
+        "web_1": 2, "app_1": 1, "start": 2}
     assert (prime.yes, prime.no, prime.yes_rate) == (1, 1, 0.5)
     assert prime.nodes[0].node == "start" and prime.nodes[-1].node in prime.counts()
     trial = after.funnel("trial_cancel")
-    assert (trial.started, trial.reached_end, trial.gave_up) == (2, 0, 2)
-    assert after.funnel("contact").started == 0
+    assert (trial.started, trial.reached_end, trial.gave_up) == (3, 0, 3)
+    assert after.funnel("contact").started == 1
+    assert after.funnel("returns").started == 0
 
     users = after.users
     # the crashed one's user row never committed; the blocker unfollowed
-    assert (users.active, users.blocked) == (7, 1)
-    assert users.new_this_week == 7  # the Sunday one is last week's
+    assert (users.active, users.blocked) == (9, 1)
+    assert users.new_this_week == 9  # the Sunday one is last week's
     assert str(users.week_starts) == "2026-11-30"
     by_day = {str(d.day): (d.new, d.blocked) for d in users.days}
     assert by_day["2026-11-29"] == (1, 0)
-    assert by_day["2026-11-30"] == (7, 1)
+    assert by_day["2026-11-30"] == (9, 1)
     assert by_day["2026-12-02"] == (0, 0)
     assert len(users.days) == 28 and str(users.days[-1].day) == "2026-12-02"
 
