@@ -26,9 +26,11 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal,
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -264,7 +266,7 @@ def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[A
             func.lag(steps.c.route).over(**per_person).label("prev_route"),
             func.lag(steps.c.kind).over(**per_person).label("prev_kind"),
             (at - func.lag(at).over(**per_person)).label("gap"),
-            func.max(steps.c.id).over(partition_by=steps.c.user_id).label("person_last"),
+            func.lead(steps.c.id).over(**per_person).label("next_id"),
         )
         .where(steps.c.at >= since)
         .cte("lagged")
@@ -280,7 +282,7 @@ def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[A
     )
     marked = (
         select(
-            lagged.c.id, lagged.c.route, lagged.c.node, lagged.c.at, lagged.c.person_last,
+            lagged.c.id, lagged.c.route, lagged.c.node, lagged.c.at, lagged.c.next_id,
             func.max(case((begins, lagged.c.id))).over(
                 partition_by=lagged.c.user_id, order_by=lagged.c.id, rows=(None, 0)
             ).label("visit"),
@@ -293,7 +295,9 @@ def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[A
             marked.c.visit, func.min(marked.c.route).label("route"),
             func.max(on_end).label("reached"), func.max(marked.c.id).label("last_id"),
             func.max(marked.c.at).label("last_at"),
-            func.max(marked.c.person_last).label("person_last"),
+            # the id of the person's step after the visit's last one, if any (every earlier
+            # step's next is within the visit)
+            func.max(marked.c.next_id).label("next_id"),
         )
         .where(marked.c.route.is_not(None))
         .group_by(marked.c.visit)
@@ -308,21 +312,22 @@ async def funnels(
     marked, visits = visits_query(scenarios, dialect, since)
     steps = StepRecord.__table__
     over = or_(
-        visits.c.person_last > visits.c.last_id,  # the person did something after it
+        func.coalesce(visits.c.next_id, 0) > visits.c.last_id,  # the person did more since
         steps.c.kind.in_(LEAVING),
         visits.c.last_at < now - IDLE,
     )
     status = case((visits.c.reached == 1, "end"), (over, "gave_up"), else_="in_progress")
-    by_status = (
+    # one statement, so that the window passes over the step history are made once
+    both = union_all(
         select(visits.c.route, status.label("status"),
-               case((status == "gave_up", steps.c.node)).label("last_node"), func.count())
+               case((status == "gave_up", steps.c.node)).label("node"),
+               func.count().label("n"))
         .select_from(visits.join(steps, steps.c.id == visits.c.last_id))
-        .group_by(visits.c.route, status, "last_node")
-    )
-    by_node = (
-        select(marked.c.route, marked.c.node, func.count(func.distinct(marked.c.visit)))
+        .group_by(visits.c.route, "status", "node"),
+        select(marked.c.route, literal("node").label("status"), marked.c.node,
+               func.count(func.distinct(marked.c.visit)))
         .where(marked.c.route.is_not(None))
-        .group_by(marked.c.route, marked.c.node)
+        .group_by(marked.c.route, marked.c.node),
     )
     answers = (
         select(StepRecord.route, StepRecord.kind, func.count())
@@ -332,11 +337,14 @@ async def funnels(
 
     status_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     gave_up_at: dict[tuple[str, str], int] = defaultdict(int)
-    for route_id, state, last_node, count in (await session.execute(by_status)).all():
+    node_visits: dict[tuple[str, str], int] = {}
+    for route_id, state, node, count in (await session.execute(both)).all():
+        if state == "node":
+            node_visits[(route_id, node)] = int(count)
+            continue
         status_counts[route_id][state] += int(count)
-        if state == "gave_up" and last_node is not None:
-            gave_up_at[(route_id, last_node)] += int(count)
-    node_visits = {(r, n): int(c) for r, n, c in (await session.execute(by_node)).all()}
+        if state == "gave_up" and node is not None:
+            gave_up_at[(route_id, node)] += int(count)
     answered = {(r, k): int(c) for r, k, c in (await session.execute(answers)).all()}
 
     result = []
