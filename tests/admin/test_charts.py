@@ -73,4 +73,4 @@ def test_a_graph_with_counts_carries_each_screens_number():
     width = float(root.get("width"))
     for rect in root.iter(f"{SVG}rect"):  # the badges stay inside the picture
         if rect.get("x") is not None:
-            assert 0 <= float(rect.get("x")) and float(rect.get("x")) + float(rect.get("width")) <= width
+            assert float(rect.get("x")) >= 0 and float(rect.get("x")) + float(rect.get("width")) <= width
