@@ -80,7 +80,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    tables = "users, conversation_states, step_history, processed_events, outbox, reminders"
+    tables = "users, conversation_states, step_history, processed_events, outbox, reminders, incidents"
     asyncio.run(_pg_admin_at(url, f"TRUNCATE {tables} CASCADE"))
     return url
 

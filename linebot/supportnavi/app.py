@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from supportnavi.admin.queries import Reader
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
@@ -26,7 +27,7 @@ from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
 from supportnavi.understanding import ExampleClassifier
-from supportnavi.web import health, metrics, simulator, webhook
+from supportnavi.web import admin, health, metrics, simulator, webhook
 from supportnavi.web.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class Services:
     fake_line: FakeLine | None
     dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
     simulator: Simulator | None = None  # the /simulator page, in simulator mode
+    admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fake_line=fake_line,
             dispatcher=dispatcher,
             simulator=chat_page,
+            admin=Reader(db) if settings.admin_token else None,
         )
         dispatching = None
         if dispatcher is not None:
@@ -101,6 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if chat_page is not None:
                 await chat_page.close()
             await sender.close()
+            if app.state.services.admin is not None:
+                await app.state.services.admin.dispose()
             await db.dispose()
 
     app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(simulator.router)  # 404 with the reason outside simulator mode
     app.mount("/static", StaticFiles(directory=simulator.STATIC_DIR), name="static")
+    app.include_router(admin.router())
     if fake_line is not None:
         app.mount(FAKE_LINE_PREFIX, fake_line.app())
 

@@ -24,7 +24,7 @@ from supportnavi.engine.model import (
     StopAll,
     StopReminder,
 )
-from supportnavi.store import repo
+from supportnavi.store import incidents, repo
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import ConversationState, Outbox, Reminder, StepRecord, User
 
@@ -175,13 +175,19 @@ class ConversationService:
             await repo.finish_outbox(
                 session, delivery.outbox_id, ok=result.ok, error=result.error, now=self.clock()
             )
+        if not result.ok:
+            await incidents.record(self.db, "delivery",
+                                   incidents.code_of_send(result.status, result.error),
+                                   at=self.clock())
 
     async def deliver_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
             try:
                 await self.deliver(delivery)
-            except Exception:
+            except Exception as exc:
                 log.exception("delivery %s crashed", delivery.outbox_id)
+                await incidents.record(self.db, "delivery", incidents.code_of(exc),
+                                       at=self.clock())
 
 
 class EngineFailed(Exception):

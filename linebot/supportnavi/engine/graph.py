@@ -7,6 +7,7 @@ Graphviz: grandalf computes a layered (Sugiyama) layout in pure Python.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
@@ -84,8 +85,10 @@ def _edges(route: Route) -> list[tuple[str, str, str]]:
             for target, label in _node_edges(node)]
 
 
-def svg(route: Route) -> str:
-    """The route as a standalone SVG document."""
+def svg(route: Route, counts: Mapping[str, int] | None = None) -> str:
+    """The route as a standalone SVG document. With `counts` (node id -> a number, e.g. the
+    visits the dashboard counted), each screen carries its number in a badge, and a screen
+    nobody reached is drawn faded; without them the picture is as `supportnavi graph` draws."""
     boxes: dict[str, _Box] = {}
     for node_id, node in route.nodes.items():
         kind = "end" if node.end else "start" if node_id == route.start else "node"
@@ -175,7 +178,9 @@ def svg(route: Route) -> str:
         fill, stroke, width_ = styles[box.kind]
         x, y = at(box.xy[0] - box.w / 2, box.xy[1] - box.h / 2)
         dash = ' stroke-dasharray="5,3"' if box.kind == "route" else ""
-        out.append(f'<g class="{box.kind}" data-node="{escape(box.key)}">')
+        count = counts.get(box.key) if counts is not None and box.kind != "route" else None
+        faded = ' opacity="0.55"' if count == 0 else ""
+        out.append(f'<g class="{box.kind}" data-node="{escape(box.key)}"{faded}>')
         out.append(f'<rect x="{x}" y="{y}" width="{box.w:.0f}" height="{box.h:.0f}" rx="8" '
                    f'fill="{fill}" stroke="{stroke}" stroke-width="{width_}"{dash}/>')
         if box.kind == "end":
@@ -186,6 +191,17 @@ def svg(route: Route) -> str:
             weight = ' font-weight="bold"' if i == 0 else ' fill="#555" font-size="11"'
             out.append(f'<text x="{x + box.w / 2:.1f}" y="{ty}" text-anchor="middle"{weight}>'
                        f"{escape(line)}</text>")
+        if count is not None:
+            out.append(_badge(x + box.w, y, count))
         out.append("</g>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _badge(x: float, y: float, count: int) -> str:
+    """A number in a pill centred on a box's top-right corner."""
+    text = str(count)
+    w = max(_text_width(text) + 12, 24)
+    return (f'<g class="count"><rect x="{x - w / 2 - 4:.1f}" y="{y - 11}" width="{w:.0f}" '
+            f'height="22" rx="11" fill="#1f2933"/><text x="{x - 4:.1f}" y="{y + 4.5}" '
+            f'text-anchor="middle" fill="#ffffff" font-weight="bold">{text}</text></g>')

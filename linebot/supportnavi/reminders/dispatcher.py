@@ -23,7 +23,7 @@ import logging
 import re
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -42,7 +42,7 @@ from supportnavi.metrics import REMINDERS
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import Window, due_now
 from supportnavi.settings import Settings
-from supportnavi.store import repo
+from supportnavi.store import incidents, repo
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Reminder, User
 
@@ -437,6 +437,8 @@ class Dispatcher:
                     await session.execute(update(Reminder), outcomes)  # bulk, by primary key
         for user_id in blocked:
             await self._block_user(user_id, now)
+        failed = Counter(_incident_code(o["error"]) for o in outcomes if o["status"] == "failed")
+        await incidents.record_many(self.db, "reminder", failed, at=now)
 
     def _call(self, unit: _Unit, messages: list[OutText], report: Report) -> Awaitable[SendResult]:
         if unit.multicast:
@@ -543,6 +545,12 @@ def _outcome(row: _Claimed, **values: Any) -> dict[str, Any]:
     }
     outcome.update(values)
     return outcome
+
+
+def _incident_code(error: str | None) -> str:
+    """A failed row's `error` ("400: LINE's words") as the dashboard counts it."""
+    status, _, words = (error or "").partition(": ")
+    return incidents.code_of_send(int(status) if status.isdigit() else None, words)
 
 
 def _release(row: _Claimed, error: str | None) -> dict[str, Any]:

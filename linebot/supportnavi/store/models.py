@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -59,6 +59,7 @@ class StepRecord(Base):
     __table_args__ = (
         Index("ix_step_history_user", "user_id", "id"),
         Index("ix_step_history_route", "route", "node"),
+        Index("ix_step_history_at", "at"),  # the dashboard reads the last weeks only
     )
 
 
@@ -125,3 +126,17 @@ class Reminder(Base):
     error: Mapped[str | None] = mapped_column(String(255), default=None)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Incident(Base):
+    """How often something failed, per hour, where and what: counts only. Never a user id, a
+    text or a token (see supportnavi.store.incidents, which writes it)."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("hour", "place", "code", name="uq_incidents_hour"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hour: Mapped[datetime]  # UTC, the start of the hour it happened in
+    place: Mapped[str] = mapped_column(String(16))  # webhook | delivery | reminder | engine
+    code: Mapped[str] = mapped_column(String(80))  # exception class, HTTP status + LINE's words
+    count: Mapped[int] = mapped_column(Integer)

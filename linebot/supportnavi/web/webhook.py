@@ -13,8 +13,10 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
 from supportnavi.conversation.events import Delivery
+from supportnavi.conversation.service import EngineFailed
 from supportnavi.line.webhook import BadSignature, MalformedBody
 from supportnavi.metrics import EVENT_SECONDS, EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+from supportnavi.store import incidents
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -69,10 +71,16 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
             EVENTS.labels(event.source_type[:32], "handled").inc()
             if delivery is not None:
                 committed.append(delivery)
-    except Exception:
+    except Exception as exc:
         log.exception("webhook handling failed; answering 500 so that LINE redelivers")
         EVENTS.labels("any", "failed").inc()
         WEBHOOK_REQUESTS.labels("500").inc()
+        # counted after the answer, in its own transaction; EngineFailed's message is only the
+        # class name of what advance() raised
+        engine = isinstance(exc, EngineFailed)
+        background.add_task(incidents.record, services.db, "engine" if engine else "webhook",
+                            str(exc) if engine else incidents.code_of(exc),
+                            at=services.conversation.clock())
         # what did commit still gets its answer; the redelivery will skip those events
         background.add_task(services.conversation.deliver_all, committed)
         return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,

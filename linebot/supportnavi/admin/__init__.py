@@ -1,0 +1,1 @@
+"""The operator dashboard: its SQL aggregates (queries) and its SVG charts (charts)."""

@@ -1,0 +1,421 @@
+"""The dashboard's numbers, each an SQL aggregate: nothing here loads rows one by one, and
+nothing returned names a person.
+
+A *visit* is one person's stay in one route, read from `step_history` (ordered by id, per
+person): it begins at a step on route R when their step before was on another route, at the
+menu, a step that left R (the menu button, 「はい」 to 「解決しましたか？」), or more than
+`IDLE` earlier; it lasts while their steps stay on R. A visit *reached an end* when one of its
+steps is on an end node of R. One that did not is *given up* once it is over (the person did
+something else afterwards, left, or has been idle for `IDLE`); its last node is where they gave
+up. Otherwise it is *in progress*.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from supportnavi.engine import Scenarios
+from supportnavi.engine.model import Route
+from supportnavi.store.db import SQLITE_BUSY_TIMEOUT_MS, Database, as_utc
+from supportnavi.store.incidents import hour_of
+from supportnavi.store.models import Incident, Reminder, StepRecord, User
+
+IDLE = timedelta(minutes=30)
+VISIT_DEFINITION = (
+    "A visit is one person's stay in one route: it begins at their step on the route after a "
+    "step elsewhere (another route, the menu), after leaving the route (the menu button, yes to "
+    "'was it solved?') or after 30 minutes idle, and lasts while their steps stay on the route. "
+    "It reached an end if one of its steps is on an end node. One that did not is given up "
+    "once it is over (the person did something else, left, or 30 minutes passed); its last "
+    "node is where they gave up. Otherwise it is in progress."
+)
+# Steps after which the person is no longer in the route they are recorded on.
+LEAVING = ("menu", "resolved_yes")
+REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
+MAX_DAYS = 90
+
+
+class Reader:
+    """Sessions for reading. On PostgreSQL the app's pool is fine; on SQLite every transaction
+    of the app's engine starts with BEGIN IMMEDIATE, which would hold the write lock (and stall
+    the webhook) for as long as a dashboard query runs, so reads get an engine of their own,
+    with the driver's deferred transactions: in WAL mode they never block a writer."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.dialect = db.url.get_backend_name()
+        self._engine = None
+        if db.is_sqlite:
+            self._engine = create_async_engine(
+                make_url(db.url), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            )
+            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        else:
+            self._sessions = db.sessions
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+
+# --- what the dashboard shows -----------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    day: date
+    new: int = 0  # people first seen that day
+    blocked: int = 0  # people who blocked the bot that day and still do
+
+
+@dataclass
+class Users:
+    active: int
+    blocked: int
+    new_this_week: int
+    week_starts: date  # Monday, in SUPPORTNAVI_TZ
+    days: list[Day]
+
+
+@dataclass
+class NodeCount:
+    node: str
+    title: str
+    end: bool
+    visits: int  # visits that were on this node
+    gave_up: int  # visits given up with this as their last node
+
+
+@dataclass
+class Funnel:
+    route: str
+    title: str
+    started: int = 0  # visits
+    reached_end: int = 0
+    gave_up: int = 0
+    in_progress: int = 0
+    yes: int = 0  # answers to 「解決しましたか？」
+    no: int = 0
+    nodes: list[NodeCount] = field(default_factory=list)
+
+    @property
+    def yes_rate(self) -> float | None:
+        answered = self.yes + self.no
+        return self.yes / answered if answered else None
+
+    def counts(self) -> dict[str, int]:
+        return {n.node: n.visits for n in self.nodes}
+
+
+@dataclass
+class NextDue:
+    at: datetime
+    kind: str
+
+
+@dataclass
+class Reminders:
+    by_kind: dict[str, dict[str, int]]  # kind -> status -> rows (pushes)
+    totals: dict[str, int]
+    next_due: NextDue | None
+
+
+@dataclass
+class IncidentCount:
+    place: str
+    code: str
+    count: int
+
+
+@dataclass
+class Incidents:
+    last_24h: list[IncidentCount]
+    last_7d: list[IncidentCount]
+
+
+@dataclass
+class Summary:
+    generated_at: datetime
+    since: datetime
+    days: int
+    timezone: str
+    users: Users
+    funnels: list[Funnel]
+    reminders: Reminders
+    incidents: Incidents
+
+    def funnel(self, route: str) -> Funnel:
+        return next(f for f in self.funnels if f.route == route)
+
+
+async def summary(
+    reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo, days: int = 28
+) -> Summary:
+    now = as_utc(now).astimezone(UTC)
+    today = now.astimezone(tz).date()
+    first_day = today - timedelta(days=days - 1)
+    since = _local_midnight(first_day, tz)
+    async with reader.session() as session:
+        return Summary(
+            generated_at=now, since=since, days=days, timezone=str(tz),
+            users=await users(session, now, tz, first_day),
+            funnels=await funnels(session, reader.dialect, scenarios, since, now),
+            reminders=await reminders(session),
+            incidents=await incidents(session, now),
+        )
+
+
+# --- users ------------------------------------------------------------------------------------
+
+
+async def users(session: AsyncSession, now: datetime, tz: ZoneInfo, first_day: date) -> Users:
+    by_status = dict((await session.execute(
+        select(User.status, func.count()).group_by(User.status)
+    )).all())
+    today = now.astimezone(tz).date()
+    monday = today - timedelta(days=today.weekday())
+    new_this_week = (await session.execute(
+        select(func.count()).select_from(User)
+        .where(User.first_seen >= _local_midnight(monday, tz))
+    )).scalar_one()
+
+    days = [first_day + timedelta(days=i) for i in range((today - first_day).days + 1)]
+    edges = [_local_midnight(d, tz) for d in [*days, today + timedelta(days=1)]]
+    chart = {d: Day(d) for d in days}
+    for column, attribute, extra in (
+        (User.first_seen, "new", true()),
+        (User.blocked_at, "blocked", User.status == "blocked"),
+    ):
+        bucket = _bucket(column, edges)
+        found = await session.execute(
+            select(bucket, func.count())
+            .where(column >= edges[0], column < edges[-1], extra)
+            .group_by(bucket)
+        )
+        for index, count in found.all():
+            setattr(chart[days[int(index)]], attribute, int(count))
+    return Users(
+        active=int(by_status.get("active", 0)), blocked=int(by_status.get("blocked", 0)),
+        new_this_week=int(new_this_week), week_starts=monday, days=list(chart.values()),
+    )
+
+
+def _bucket(column: Any, edges: Sequence[datetime]) -> ColumnElement[int]:
+    """Which local day a UTC time falls in, as the index of its day: edges are the local
+    midnights, so the days are right in any zone, summer time included."""
+    return case(*[(column < edge, i) for i, edge in enumerate(edges[1:])], else_=len(edges) - 1)
+
+
+def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+# --- funnels ----------------------------------------------------------------------------------
+
+
+def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _on_an_end(route: Any, node: Any, scenarios: Scenarios) -> ColumnElement[bool]:
+    ends = [
+        and_(route == route_id, node.in_([n for n, spec in r.nodes.items() if spec.end]))
+        for route_id, r in scenarios.routes.items()
+        if any(spec.end for spec in r.nodes.values())
+    ]
+    return or_(*ends) if ends else false()
+
+
+def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[Any, Any]:
+    """Steps since `since`, each with its visit (the id of the visit's first step), and one
+    row per visit: its route, whether it reached an end, its last step and when it was."""
+    steps = StepRecord.__table__
+    per_person: dict[str, Any] = {"partition_by": steps.c.user_id, "order_by": steps.c.id}
+    at = _epoch(steps.c.at, dialect)
+    lagged = (
+        select(
+            steps.c.id, steps.c.user_id, steps.c.route, steps.c.node, steps.c.at,
+            func.lag(steps.c.route).over(**per_person).label("prev_route"),
+            func.lag(steps.c.kind).over(**per_person).label("prev_kind"),
+            (at - func.lag(at).over(**per_person)).label("gap"),
+            func.lead(steps.c.id).over(**per_person).label("next_id"),
+        )
+        .where(steps.c.at >= since)
+        .cte("lagged")
+    )
+    begins = and_(
+        lagged.c.route.is_not(None),
+        or_(
+            lagged.c.prev_route.is_(None),
+            lagged.c.prev_route != lagged.c.route,
+            lagged.c.prev_kind.in_(LEAVING),
+            lagged.c.gap > IDLE.total_seconds(),
+        ),
+    )
+    marked = (
+        select(
+            lagged.c.id, lagged.c.route, lagged.c.node, lagged.c.at, lagged.c.next_id,
+            func.max(case((begins, lagged.c.id))).over(
+                partition_by=lagged.c.user_id, order_by=lagged.c.id, rows=(None, 0)
+            ).label("visit"),
+        )
+        .cte("marked")
+    )
+    on_end = case((_on_an_end(marked.c.route, marked.c.node, scenarios), 1), else_=0)
+    visits = (
+        select(
+            marked.c.visit, func.min(marked.c.route).label("route"),
+            func.max(on_end).label("reached"), func.max(marked.c.id).label("last_id"),
+            func.max(marked.c.at).label("last_at"),
+            # the id of the person's step after the visit's last one, if any (every earlier
+            # step's next is within the visit)
+            func.max(marked.c.next_id).label("next_id"),
+        )
+        .where(marked.c.route.is_not(None))
+        .group_by(marked.c.visit)
+        .cte("visits")
+    )
+    return marked, visits
+
+
+async def funnels(
+    session: AsyncSession, dialect: str, scenarios: Scenarios, since: datetime, now: datetime
+) -> list[Funnel]:
+    marked, visits = visits_query(scenarios, dialect, since)
+    steps = StepRecord.__table__
+    over = or_(
+        func.coalesce(visits.c.next_id, 0) > visits.c.last_id,  # the person did more since
+        steps.c.kind.in_(LEAVING),
+        visits.c.last_at < now - IDLE,
+    )
+    status = case((visits.c.reached == 1, "end"), (over, "gave_up"), else_="in_progress")
+    # one statement, so that the window passes over the step history are made once
+    both = union_all(
+        select(visits.c.route, status.label("status"),
+               case((status == "gave_up", steps.c.node)).label("node"),
+               func.count().label("n"))
+        .select_from(visits.join(steps, steps.c.id == visits.c.last_id))
+        .group_by(visits.c.route, "status", "node"),
+        select(marked.c.route, literal("node").label("status"), marked.c.node,
+               func.count(func.distinct(marked.c.visit)))
+        .where(marked.c.route.is_not(None))
+        .group_by(marked.c.route, marked.c.node),
+    )
+    answers = (
+        select(StepRecord.route, StepRecord.kind, func.count())
+        .where(StepRecord.at >= since, StepRecord.kind.in_(("resolved_yes", "resolved_no")))
+        .group_by(StepRecord.route, StepRecord.kind)
+    )
+
+    status_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    gave_up_at: dict[tuple[str, str], int] = defaultdict(int)
+    node_visits: dict[tuple[str, str], int] = {}
+    for route_id, state, node, count in (await session.execute(both)).all():
+        if state == "node":
+            node_visits[(route_id, node)] = int(count)
+            continue
+        status_counts[route_id][state] += int(count)
+        if state == "gave_up" and node is not None:
+            gave_up_at[(route_id, node)] += int(count)
+    answered = {(r, k): int(c) for r, k, c in (await session.execute(answers)).all()}
+
+    result = []
+    menu = scenarios.menu_routes
+    for route_id in [*menu, *(r for r in scenarios.routes if r not in menu)]:
+        route = scenarios.routes[route_id]
+        counts = status_counts.get(route.id, {})
+        result.append(Funnel(
+            route=route.id, title=route.title,
+            started=sum(counts.values()), reached_end=counts.get("end", 0),
+            gave_up=counts.get("gave_up", 0), in_progress=counts.get("in_progress", 0),
+            yes=answered.get((route.id, "resolved_yes"), 0),
+            no=answered.get((route.id, "resolved_no"), 0),
+            nodes=[
+                NodeCount(node_id, route.nodes[node_id].title or node_id,
+                          route.nodes[node_id].end, node_visits.get((route.id, node_id), 0),
+                          gave_up_at.get((route.id, node_id), 0))
+                for node_id in walk_order(route)
+            ],
+        ))
+    return result
+
+
+def walk_order(route: Route) -> list[str]:
+    """The route's nodes breadth-first from its start, the order a funnel lists them in."""
+    order = [route.start]
+    seen = {route.start}
+    for node_id in order:
+        node = route.nodes[node_id]
+        targets = [b.to for b in node.buttons if b.to is not None]
+        if node.input is not None:
+            targets += list(node.input.next.values())
+        for target in targets:
+            if target in route.nodes and target not in seen:
+                seen.add(target)
+                order.append(target)
+    return order + [n for n in route.nodes if n not in seen]
+
+
+# --- reminders and incidents ------------------------------------------------------------------
+
+
+async def reminders(session: AsyncSession) -> Reminders:
+    by_kind: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(REMINDER_STATUSES, 0))
+    totals = dict.fromkeys(REMINDER_STATUSES, 0)
+    found = await session.execute(
+        select(Reminder.kind, Reminder.status, func.count())
+        .group_by(Reminder.kind, Reminder.status)
+    )
+    for kind, status, count in found.all():
+        by_kind[kind][status] = int(count)
+        totals[status] = totals.get(status, 0) + int(count)
+    first = (await session.execute(
+        select(Reminder.next_attempt_at, Reminder.kind)
+        .where(Reminder.status == "pending")
+        .order_by(Reminder.next_attempt_at)
+        .limit(1)
+    )).first()
+    next_due = NextDue(as_utc(first[0]), first[1]) if first is not None else None
+    return Reminders(dict(sorted(by_kind.items())), totals, next_due)
+
+
+async def incidents(session: AsyncSession, now: datetime) -> Incidents:
+    async def since(hours: int) -> list[IncidentCount]:
+        total = func.sum(Incident.count).label("total")
+        found = await session.execute(
+            select(Incident.place, Incident.code, total)
+            .where(Incident.hour >= hour_of(now) - timedelta(hours=hours - 1))
+            .group_by(Incident.place, Incident.code)
+            .order_by(total.desc(), Incident.place, Incident.code)
+        )
+        return [IncidentCount(p, c, int(n)) for p, c, n in found.all()]
+
+    return Incidents(last_24h=await since(24), last_7d=await since(24 * 7))

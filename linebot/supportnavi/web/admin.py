@@ -1,0 +1,283 @@
+"""/admin: the operator dashboard. Off (404 on every /admin path) unless SUPPORTNAVI_ADMIN_TOKEN
+is set; then each page needs the token, as `Authorization: Bearer <token>` or, for a person
+with a browser, a session cookie that the login form sets.
+
+The cookie never holds the token: it holds when it was issued and an HMAC of that, keyed with
+the token, so it proves the token was typed without revealing it, expires by itself, and
+stops working when the token changes. Pages are server-rendered HTML without a script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import asdict
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from supportnavi.admin import charts
+from supportnavi.admin.queries import (
+    IDLE,
+    MAX_DAYS,
+    REMINDER_STATUSES,
+    VISIT_DEFINITION,
+    Funnel,
+    Summary,
+    summary,
+)
+from supportnavi.engine.graph import svg as route_svg
+from supportnavi.reminders.rules import format_ja
+
+COOKIE = "supportnavi_admin"
+SESSION_SECONDS = 12 * 3600
+LOGIN_BODY_MAX = 4096
+OFF = "the operator dashboard is off: set SUPPORTNAVI_ADMIN_TOKEN to turn it on"
+# No script at all, styles only from our own file, nothing framed: a dashboard has no need.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def router() -> APIRouter:
+    """The /admin routes; their templates are read once, here, when the app is made."""
+    templates = Environment(
+        loader=PackageLoader("supportnavi.admin", "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    templates.globals.update(
+        funnel_chart=_funnel_chart, routes_chart=_routes_chart, users_chart=_users_chart,
+        route_graph=_route_graph, rate=_rate, busiest=_busiest, statuses=REMINDER_STATUSES,
+    )
+    templates.filters.update(local=_local, day=format_ja)
+    api = APIRouter()
+
+    def page(request: Request, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = templates.get_template(name).render(
+            idle_minutes=int(IDLE.total_seconds() // 60), session_hours=SESSION_SECONDS // 3600,
+            **values
+        )
+        headers = dict(HEADERS)
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="supportnavi admin"'
+        return HTMLResponse(html, status, headers=headers)
+
+    def refused(request: Request, *, json: bool) -> Response | None:
+        """None when the request may see the dashboard; else the 404 or 401 to answer."""
+        token = _token(request)
+        if token is None:
+            return JSONResponse({"detail": OFF}, 404)
+        verdict = _verdict(request, token)
+        if verdict is None:
+            return None
+        if json:
+            return JSONResponse({"detail": verdict}, 401, headers={
+                "WWW-Authenticate": 'Bearer realm="supportnavi admin"'})
+        return page(request, "login.html", 401, reason=verdict)
+
+    @api.get("/admin", response_class=HTMLResponse)
+    async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
+        if (refusal := refused(request, json=False)) is not None:
+            return refusal
+        found = await _summary(request, days)
+        return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
+
+    @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
+    async def route_page(
+        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        if (refusal := refused(request, json=False)) is not None:
+            return refusal
+        scenarios = request.app.state.services.scenarios
+        if route_id not in scenarios.routes:
+            return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
+        found = await _summary(request, days)
+        return page(request, "route.html", numbers=found, funnel=found.funnel(route_id),
+                    route=scenarios.routes[route_id])
+
+    @api.get("/admin/routes/{route_id}/graph.svg")
+    async def route_graph(
+        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        if (refusal := refused(request, json=False)) is not None:
+            return refusal
+        scenarios = request.app.state.services.scenarios
+        if route_id not in scenarios.routes:
+            return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
+        found = await _summary(request, days)
+        return Response(_route_graph(found.funnel(route_id), scenarios.routes[route_id]),
+                        media_type="image/svg+xml", headers=HEADERS)
+
+    @api.get("/admin/api/summary")
+    async def api_summary(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
+        if (refusal := refused(request, json=True)) is not None:
+            return refusal
+        return JSONResponse(_as_json(await _summary(request, days)), headers=HEADERS)
+
+    @api.post("/admin/login")
+    async def login(request: Request) -> Response:
+        token = _token(request)
+        if token is None:
+            return JSONResponse({"detail": OFF}, 404)
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > LOGIN_BODY_MAX:
+                return JSONResponse({"detail": f"a login form is under {LOGIN_BODY_MAX} bytes"},
+                                    413)
+        typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
+        if not typed or not _same(typed, token):
+            return page(request, "login.html", 401, reason="wrong token", failed=True)
+        response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
+        response.set_cookie(
+            COOKIE, _session(token, int(time.time())), max_age=SESSION_SECONDS, path="/admin",
+            httponly=True, samesite="strict", secure=request.url.scheme == "https",
+        )
+        return response
+
+    @api.post("/admin/logout")
+    async def logout(request: Request) -> Response:
+        if _token(request) is None:
+            return JSONResponse({"detail": OFF}, 404)
+        response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
+        response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
+        return response
+
+    @api.get("/admin/static/admin.css")
+    async def stylesheet(request: Request) -> Response:
+        if _token(request) is None:
+            return JSONResponse({"detail": OFF}, 404)
+        css = files("supportnavi.web").joinpath("static/admin.css").read_text(encoding="utf-8")
+        return Response(css, media_type="text/css",
+                        headers={"Cache-Control": "max-age=300", "X-Content-Type-Options":
+                                 "nosniff"})
+
+    @api.api_route("/admin/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
+    async def elsewhere(request: Request, rest: str) -> Response:
+        detail = OFF if _token(request) is None else f"no page /admin/{rest}"
+        return JSONResponse({"detail": detail}, 404)
+
+    return api
+
+
+# --- who may look ---------------------------------------------------------------------------
+
+
+def _token(request: Request) -> str | None:
+    token: str | None = request.app.state.services.settings.admin_token
+    return token
+
+
+def _same(given: str, token: str) -> bool:
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _session(token: str, issued: int) -> str:
+    signature = hmac.new(token.encode(), f"supportnavi-admin:{issued}".encode(), hashlib.sha256)
+    return f"{issued}.{signature.hexdigest()}"
+
+
+def _verdict(request: Request, token: str) -> str | None:
+    """None: let in. Otherwise why not, in a few words (never echoing what was sent)."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given.strip():
+            return "the Authorization header must be: Bearer <token>"
+        return None if _same(given.strip(), token) else "wrong token"
+    cookie = request.cookies.get(COOKIE)
+    if cookie is None:
+        return "the dashboard needs the token"
+    issued, _, _ = cookie.partition(".")
+    if not issued.isdigit() or not _same(cookie, _session(token, int(issued))):
+        return "the session is not valid: log in again"
+    if not 0 <= time.time() - int(issued) < SESSION_SECONDS:
+        return "the session has expired: log in again"
+    return None
+
+
+# --- the numbers and their pictures ---------------------------------------------------------
+
+
+async def _summary(request: Request, days: int) -> Summary:
+    services = request.app.state.services
+    return await summary(services.admin, services.scenarios,
+                         services.conversation.clock(), services.settings.zone, days)
+
+
+def _kind_names(request: Request) -> dict[str, str]:
+    reminders = request.app.state.services.scenarios.system.reminders
+    return {kind: text.name for kind, text in reminders.items()}
+
+
+def _as_json(found: Summary) -> dict[str, Any]:
+    data = asdict(found)
+    for funnel, out in zip(found.funnels, data["funnels"], strict=True):
+        out["yes_rate"] = funnel.yes_rate
+    data["definitions"] = {"visit": VISIT_DEFINITION}
+    return _plain(data)  # type: ignore[no-any-return]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _local(at: datetime, numbers: Summary) -> str:
+    local = at.astimezone(ZoneInfo(numbers.timezone))
+    return f"{format_ja(local.date())} {local.hour}:{local.minute:02d}"
+
+
+def _rate(funnel: Funnel) -> str:
+    rate = funnel.yes_rate
+    return "—" if rate is None else f"{rate:.0%}"
+
+
+def _funnel_chart(funnel: Funnel, title: str, started: str, ended: str,
+                  legend: tuple[str, str], note: str) -> Markup:
+    bars = [charts.Bar(started, funnel.started)]
+    bars += [charts.Bar(n.title, n.visits, n.gave_up) for n in funnel.nodes]
+    bars.append(charts.Bar(ended, funnel.reached_end))
+    return Markup(charts.hbars(f"funnel-{funnel.route}", title, bars, legend=legend, note=note))
+
+
+def _routes_chart(funnels: list[Funnel], title: str, legend: tuple[str, str],
+                  note: str) -> Markup:
+    bars = [charts.Bar(f.title, f.started, f.reached_end) for f in _busiest(funnels) if f.started]
+    return Markup(charts.hbars("routes", title, bars, legend=legend, note=note,
+                               part_colour=charts.REACHED))
+
+
+def _busiest(funnels: list[Funnel]) -> list[Funnel]:
+    """Most visited first; ties keep the menu's order."""
+    return sorted(funnels, key=lambda f: -f.started)
+
+
+def _users_chart(numbers: Summary, title: str, new: str, blocked: str) -> Markup:
+    days = numbers.users.days
+    labels = [f"{d.day.month}/{d.day.day}" for d in days]
+    series = [(new, [d.new for d in days]), (blocked, [d.blocked for d in days])]
+    return Markup(charts.columns("users", title, labels, series))
+
+
+def _route_graph(funnel: Funnel, route: Any) -> Markup:
+    return Markup(route_svg(route, funnel.counts()))

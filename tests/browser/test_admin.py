@@ -1,0 +1,145 @@
+"""/admin in Chromium: a conversation held through the signed webhook shows up in
+prime_cancel's funnel and on its state machine; without the token the page is the 401 login
+form, and the form lets a person in. axe-core finds nothing to fix on any of the pages.
+
+With SUPPORTNAVI_SCREENSHOTS=docs/screenshots it also writes admin-phone.png and
+admin-desktop.png there, after a few more conversations so that the charts have something to
+show."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from supportnavi.chat import ChatClient
+from supportnavi.engine import postback
+from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+PHONE_TO_END = ["電話で解約する", "かける前の準備へ", "かけ方（音声ガイド）へ", "解約できた"]
+
+
+def summary(server: Any) -> dict[str, Any]:
+    answer = httpx.get(f"{server.url}/admin/api/summary", timeout=15,
+                       headers={"Authorization": f"Bearer {server.admin_token}"})
+    answer.raise_for_status()
+    return answer.json()  # type: ignore[no-any-return]
+
+
+def funnel(data: dict[str, Any], route: str) -> dict[str, Any]:
+    return next(f for f in data["funnels"] if f["route"] == route)
+
+
+class Person:
+    """Someone on LINE, talking to the bot through the signed webhook, as `supportnavi chat`."""
+
+    def __init__(self, server: Any, name: str) -> None:
+        self.chat = ChatClient(server.url, SIMULATOR_CHANNEL_SECRET, "U" + name.encode().hex()
+                               .ljust(32, "0")[:32])
+
+    def follow(self) -> None:
+        assert self.chat.send({"type": "follow", "follow": {"isUnblocked": False}})
+
+    def open(self, route: str) -> None:
+        data = postback.encode(postback.Tap(f"route:{route}"))
+        assert self.chat.send({"type": "postback", "postback": {"data": data}})
+
+    def tap(self, *labels: str) -> None:
+        for label in labels:
+            shown = [item["action"]["label"] for item in self.chat.quick_replies]
+            assert label in shown, (label, shown)
+            assert self.chat.say(str(shown.index(label) + 1))
+
+
+def log_in(page: Any, server: Any) -> None:
+    answer = page.goto(f"{server.url}/admin")
+    assert answer.status == 401
+    assert page.get_by_role("heading", name="ログインが必要です").is_visible()
+    page.get_by_label("トークン").fill(server.admin_token)
+    with page.expect_navigation():
+        page.get_by_role("button", name="ログイン").click()
+    assert page.url == f"{server.url}/admin"
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target)}))"
+    )
+    return found  # type: ignore[no-any-return]
+
+
+def test_a_conversation_shows_in_prime_cancels_funnel_and_graph(sim_server, desktop):
+    before = funnel(summary(sim_server), "prime_cancel")
+    nodes_before = {n["node"]: n["visits"] for n in before["nodes"]}
+    person = Person(sim_server, "browser-admin")
+    person.follow()
+    person.open("prime_cancel")
+    person.tap(*PHONE_TO_END)
+
+    page = desktop
+    log_in(page, sim_server)
+    assert axe_violations(page) == []
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="プライム会員の解約"))
+    cells = [c.strip() for c in row.get_by_role("cell").all_inner_texts()]
+    assert cells[:2] == [str(before["started"] + 1), str(before["reached_end"] + 1)]
+    chart = page.locator("svg[aria-labelledby^='routes-']")
+    assert chart.count() == 1
+
+    page.get_by_role("link", name="プライム会員の解約").click()
+    assert page.get_by_role("heading", name="流れの図").is_visible()
+    graph = page.locator(".graph svg")
+    assert graph.get_attribute("role") == "img"
+    for node in ("start", "phone_1", "phone_2", "phone_3", "after"):
+        badge = graph.locator(f'g[data-node="{node}"] g.count text')
+        assert badge.text_content() == str(nodes_before[node] + 1), node
+    funnel_chart = page.locator("svg[aria-labelledby^='funnel-prime_cancel']")
+    assert "電話" in (funnel_chart.locator("desc").text_content() or "")
+    assert axe_violations(page) == []
+
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="ログインが必要です").is_visible()
+    assert axe_violations(page) == []  # the login page too
+
+
+def test_screenshots_at_phone_and_desktop_width(sim_server, phone, desktop):
+    target = os.environ.get("SUPPORTNAVI_SCREENSHOTS")
+    if not target:
+        pytest.skip("set SUPPORTNAVI_SCREENSHOTS=docs/screenshots to write the screenshots")
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    # a few more people, so that each chart has more than one bar
+    walks = [
+        ("prime_cancel", ["ウェブで解約する", "次へ（手順4・5）", "押せた（解約後の確認）",
+                          "はい、解決した"]),
+        ("prime_cancel", ["アプリで解約する"]),
+        ("prime_cancel", ["ウェブで解約する", "うまくいかない"]),
+        ("prime_cancel", [*PHONE_TO_END, "いいえ、まだ"]),
+        ("trial_cancel", ["終了日の調べ方へ"]),
+        ("delivery", []),
+    ]
+    for i, (route, labels) in enumerate(walks):
+        person = Person(sim_server, f"shot-{i}")
+        person.follow()
+        person.open(route)
+        person.tap(*labels)
+    person = Person(sim_server, "shot-reminder")
+    person.follow()
+    person.open("trial_cancel")
+    person.tap("終了日の調べ方へ", "期限の前に知らせてほしい")
+    day = (date.today() + timedelta(days=12)).isoformat()
+    labels = [item["action"]["label"] for item in person.chat.quick_replies]
+    assert person.chat.say(f"{labels.index('日付を選ぶ（カレンダー）') + 1} {day}")
+    for page, name in ((phone, "admin-phone.png"), (desktop, "admin-desktop.png")):
+        log_in(page, sim_server)
+        page.screenshot(path=str(out / name), full_page=True)
+    desktop.goto(f"{sim_server.url}/admin/routes/prime_cancel")
+    desktop.screenshot(path=str(out / "admin-route.png"), full_page=True)
