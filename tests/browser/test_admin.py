@@ -13,27 +13,16 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from supportnavi.chat import ChatClient
 from supportnavi.engine import postback
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+from tests.browser.pages import AXE, admin_summary, funnel, log_in
 
 pytestmark = pytest.mark.browser
-AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+
 PHONE_TO_END = ["電話で解約する", "かける前の準備へ", "かけ方（音声ガイド）へ", "解約できた"]
-
-
-def summary(server: Any) -> dict[str, Any]:
-    answer = httpx.get(f"{server.url}/admin/api/summary", timeout=15,
-                       headers={"Authorization": f"Bearer {server.admin_token}"})
-    answer.raise_for_status()
-    return answer.json()  # type: ignore[no-any-return]
-
-
-def funnel(data: dict[str, Any], route: str) -> dict[str, Any]:
-    return next(f for f in data["funnels"] if f["route"] == route)
 
 
 class Person:
@@ -57,16 +46,6 @@ class Person:
             assert self.chat.say(str(shown.index(label) + 1))
 
 
-def log_in(page: Any, server: Any) -> None:
-    answer = page.goto(f"{server.url}/admin")
-    assert answer.status == 401
-    assert page.get_by_role("heading", name="ログインが必要です").is_visible()
-    page.get_by_label("トークン").fill(server.admin_token)
-    with page.expect_navigation():
-        page.get_by_role("button", name="ログイン").click()
-    assert page.url == f"{server.url}/admin"
-
-
 def axe_violations(page: Any) -> list[dict[str, Any]]:
     page.evaluate(AXE.read_text(encoding="utf-8"))
     found = page.evaluate(
@@ -77,7 +56,7 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
 
 
 def test_a_conversation_shows_in_prime_cancels_funnel_and_graph(sim_server, desktop):
-    before = funnel(summary(sim_server), "prime_cancel")
+    before = funnel(admin_summary(sim_server), "prime_cancel")
     nodes_before = {n["node"]: n["visits"] for n in before["nodes"]}
     person = Person(sim_server, "browser-admin")
     person.follow()
