@@ -61,7 +61,7 @@ def test_serve_in_simulator_mode_answers_a_signed_follow(tmp_path):
 def test_chat_in_the_terminal(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "supportnavi", "chat"],
-        input="1\n3\n1\n1\n", capture_output=True, text=True, timeout=120, env=_env(tmp_path),
+        input="1\n4\n1\n1\n", capture_output=True, text=True, timeout=120, env=_env(tmp_path),
         check=False,
     )
     assert result.returncode == 0, result.stderr

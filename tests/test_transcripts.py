@@ -18,9 +18,10 @@ async def _in_prime_cancel(bot):
 
 PRIME_WALKS = {
     "web": ["ウェブで解約する", "次へ（手順4・5）", "押せた（解約後の確認）"],
-    "app": ["アプリで解約する", "次へ（手順4〜6）", "押せた（解約後の確認）"],
+    "app": ["アプリで解約する", "次へ（手順5〜7）", "押せた（解約後の確認）"],
     "phone": ["電話で解約する", "かける前の準備へ", "かけ方（音声ガイド）へ", "解約できた"],
     "callback": ["Amazonから電話をもらう", "電話で解約できた"],
+    "callback_web": ["Amazonから電話をもらう", "パソコンでの頼み方へ", "電話で解約できた"],
     "chat": ["チャットで相談する", "チャットで解約できた"],
     # trial_cancel's own steps, then on into prime_cancel's web steps
     "trial": ["無料体験中の解約へ", "解約の手順へ", "プライム解約の手順へ", "ウェブで解約する",
@@ -36,14 +37,27 @@ async def test_prime_cancel_each_method_to_its_end(bot, method):
     for label in PRIME_WALKS[method]:
         said += texts(await user.tap(label)) + "\n"
     assert "会員資格終了日" in said and "解決しましたか？" in said
-    if method == "web":
+    if method in ("web", "app"):
         assert "特典と会員資格の終了" in said
+        assert "「即時解約」と「更新日まで利用可能」" in said  # 000's two options, before they show
     if method == "app":
         assert "アプリを消しても解約にはなりません" in said
         assert "プライム会員情報の設定・変更" in said
     if method == "phone":
         assert "0120-899-543" in said and "1 → 3 → 3" in said
         assert "食い違って" in said  # the hours are disputed, and it says so
+        # the dispute comes before the number
+        assert said.index("Amazonから電話をもらう形に変わった") < said.index("0120-899-543")
+        # the quiet hour it recommends lies inside every opening hour it shows
+        assert "9時ごろ" in said and "早朝や深夜は、受付時間の外かもしれません" in said
+    if method in ("phone", "callback", "callback_web"):
+        assert "電話を切ってください" in said and "このボットも" in said  # a caller asking for secrets
+    if method == "callback":
+        assert "「電話したい」" in said and "「電話でサポートを受ける」" in said  # 003's app path
+        assert "Amazonの画面に自分の電話番号を入れて" in said  # not "send it here"
+        assert "「今すぐ電話がほしい」" in said and "「今すぐ電話をリクエストする」" in said
+    if method == "callback_web":
+        assert "「会員登録のキャンセル」" in said and "「時間を指定して予約」" in said
     if method == "trial":
         assert "3日前" in said
     done = await user.tap("はい、解決した")
@@ -55,12 +69,14 @@ async def test_prime_cancel_each_method_to_its_end(bot, method):
     ("branch", "expected"),
     [
         ("ビデオだけやめたい", "プライムビデオだけをやめることはできません"),
-        ("間違えて入会した", "返金"),
+        ("間違えて入会した", "解約が済むまで、特典は何も使わないでください"),
         ("また使うなら一時停止へ", "365日"),  # opens prime_pause
+        ("更新日の前に知らせてほしい", "更新日の3日前"),
     ],
 )
-async def test_prime_cancel_branches(bot, branch, expected):
+async def test_prime_cancel_other_cases(bot, branch, expected):
     user = await _in_prime_cancel(bot)
+    assert "あてはまるもの" in texts(await user.tap("ほかの場合を見る"))
     assert expected in texts(await user.tap(branch))
 
 
@@ -90,6 +106,13 @@ async def test_contact_each_method_to_its_end(bot, method):
         assert "かけないでください" in said
     if method == "hours":
         assert "24時間" in said and "9時〜21時" in said and "8時〜21時" in said
+        assert "9時ごろ" in said  # inside every opening hour shown
+        assert "早朝や深夜はすいている" in said and "受付時間の外かもしれません" in said
+    if method == "callback":
+        assert "Amazonの画面に自分の電話番号を入れて" in said and "電話を切って" in said
+    if method == "phone":
+        assert "Amazonの窓口として載っている番号：0120-899-543" in said
+        assert "直接は電話できず" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -107,7 +130,7 @@ async def test_no_is_answered_with_the_contact_route(bot):
 async def test_back_and_start_over(bot):
     user = await _in_prime_cancel(bot)
     await user.tap("アプリで解約する")
-    await user.tap("次へ（手順4〜6）")
+    await user.tap("次へ（手順5〜7）")
     back = await user.tap("戻る")
     assert "【アプリで解約】" in texts(back)
     back_typed = await user.say(user.text("もどる"))

@@ -47,7 +47,7 @@ def test_the_shipped_scenarios_pass():
          '{label: "ウェブで解約する（パソコンやスマホのブラウザ）", to: web_1}', "LINE allows 20"),
         ("contact.yaml", "{{phone_prime}}", "{{phone_nowhere}}", "unknown fact"),
         ("contact.yaml", "{{phone_old_main|dead}}", "{{phone_old_main}}", "is discontinued"),
-        ("contact.yaml", "プライムのこと：{{phone_prime}}", "プライムのこと：0120-999-373",
+        ("contact.yaml", "載っている番号：{{phone_prime}}", "載っている番号：0120-999-373",
          "make it a fact"),
         ("contact.yaml", "    buttons:\n      - {label: \"Amazonから電話をもらう\", to: callback}\n      - {label: \"チャットで相談する\", to: chat}\n  done:",
          "  done:", "dead end"),
@@ -55,7 +55,7 @@ def test_the_shipped_scenarios_pass():
          "does not exist"),
         ("system.yaml", "login, security, number_check,", "login, security,",
          "is not in the menu"),
-        ("contact.yaml", "プライムのこと：{{phone_prime}}", "プライムのこと：０１２０８９９５４３",
+        ("contact.yaml", "載っている番号：{{phone_prime}}", "載っている番号：０１２０８９９５４３",
          "make it a fact"),
         ("facts.yaml", "  use: ヤマト運輸の問い合わせ窓口です（Amazonではありません）\n", "",
          "needs `use`"),
@@ -67,8 +67,8 @@ def test_the_shipped_scenarios_pass():
         ("facts.yaml", "  kind: policy\n  status: current\n  note: Days before the pause",
          "  kind: policy\n  status: current\n  sources: [\"001\"]\n  note: Days before the pause",
          "our own choice"),
-        ("facts.yaml", 'sources: ["004"]\naccount_close_reply_days', "sources: []\n"
-         "account_close_reply_days", "names no guide"),
+        ("facts.yaml", '  sources: ["001"]\n  note: Answer Amazon', "  sources: []\n"
+         "  note: Answer Amazon", "names no guide"),
     ],
 )
 def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):

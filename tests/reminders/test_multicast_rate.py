@@ -85,7 +85,7 @@ async def test_same_minute_same_text_is_one_multicast_and_a_personal_one_a_push(
     [push] = sent(bot, "push")
     assert_valid([multicast, push])
     assert sorted(multicast.body["to"]) == together
-    assert "12月20日" in multicast.body["messages"][0]["text"]
+    assert "12月19日" in multicast.body["messages"][0]["text"]  # day 30, counting 11/20 as day 1
     state = await rows(bot.db_url)
     # the retry key was stored on every row of the batch before the try
     assert {state[u].batch_key for u in together} == {multicast.retry_key}

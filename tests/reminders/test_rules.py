@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportnavi.engine.model import Fact
+from supportnavi.reminders.planner import days_from_facts
 from supportnavi.reminders.rules import (
+    Days,
     Plan,
     Refused,
     Window,
@@ -39,13 +42,13 @@ NOW = at(2026, 11, 23, 10, 0)
         # trial ends 12/5: 3 days before, and the morning of the last day
         ("trial_cancel", date(2026, 12, 5), date(2026, 12, 5), [(12, 2, 9, 0), (12, 5, 9, 0)]),
         ("prime_renewal", date(2026, 12, 20), date(2026, 12, 20), [(12, 17, 9, 0)]),
-        # paused 2026/1/10: the limit is 365 days later, pushed 14 days before it
-        ("prime_pause_end", date(2026, 1, 10), date(2027, 1, 10), [(12, 27, 9, 0)]),
-        # parcel came 11/20: day 30 is 12/20, pushed 5 days before
-        ("return_window", date(2026, 11, 20), date(2026, 12, 20), [(12, 15, 9, 0)]),
-        # closure mail came today: tomorrow morning, and on day 4 of 5
-        ("account_close_mail", date(2026, 11, 23), date(2026, 11, 28),
-         [(11, 24, 9, 0), (11, 27, 9, 0)]),
+        # paused 2026/1/10, day 1: day 365 is 2027/1/9, pushed 14 days before it
+        ("prime_pause_end", date(2026, 1, 10), date(2027, 1, 9), [(12, 26, 9, 0)]),
+        # parcel came 11/20, day 1: day 30 is 12/19, pushed 5 days before
+        ("return_window", date(2026, 11, 20), date(2026, 12, 19), [(12, 14, 9, 0)]),
+        # closure mail came today, day 1 of 5: answer by 11/27; tomorrow morning, and day 4
+        ("account_close_mail", date(2026, 11, 23), date(2026, 11, 27),
+         [(11, 24, 9, 0), (11, 26, 9, 0)]),
         ("support_followup", date(2026, 11, 23), date(2026, 11, 25), [(11, 25, 9, 0)]),
         ("seller_reply", date(2026, 11, 22), date(2026, 11, 24), [(11, 24, 9, 0)]),
     ],
@@ -60,7 +63,39 @@ def test_each_kind_pushes_at_the_right_instants(kind, given, deadline, pushes):
 
 def test_a_deadline_already_gone_is_refused_as_past():
     result = plan("return_window", date(2026, 10, 1), NOW, TOKYO)
-    assert result == Refused("return_window", date(2026, 10, 1), date(2026, 10, 31), "past")
+    assert result == Refused("return_window", date(2026, 10, 1), date(2026, 10, 30), "past")
+
+
+@pytest.mark.parametrize("reply_days", [3, 5, 7])
+def test_within_n_days_counts_the_given_day_as_day_1(reply_days):
+    """A mail that came on 11/23, to be answered within N days, is due on day N, and its last
+    push comes the day before: never a deadline one day late."""
+    came = date(2026, 11, 23)
+    result = plan("account_close_mail", came, NOW, TOKYO,
+                  days=Days(account_close_reply=reply_days))
+    assert isinstance(result, Plan)
+    assert (result.deadline - came).days == reply_days - 1
+    last = max(result.pushes).astimezone(TOKYO).date()
+    assert (result.deadline - last).days == 1
+
+
+def test_the_renewal_notice_is_its_own_not_the_trials_margin():
+    days = Days(trial_margin=3, renewal_notice=7)
+    renewal = plan("prime_renewal", date(2026, 12, 20), NOW, TOKYO, days=days)
+    trial = plan("trial_cancel", date(2026, 12, 20), NOW, TOKYO, days=days)
+    assert isinstance(renewal, Plan) and local(renewal) == [(12, 13, 9, 0)]
+    assert isinstance(trial, Plan) and local(trial) == [(12, 17, 9, 0), (12, 20, 9, 0)]
+
+
+def test_the_day_counts_come_from_the_fact_sheet():
+    facts = {
+        "trial_cancel_margin_days": Fact(value="3", status="current", sources=["000"]),
+        "renewal_notice_days": Fact(value="6", status="current", kind="policy", note="n"),
+        "return_window_days": Fact(value="14", status="current", kind="policy", note="n"),
+    }
+    days = days_from_facts(facts)
+    assert (days.trial_margin, days.renewal_notice, days.return_window) == (3, 6, 14)
+    assert days.account_close_reply == Days().account_close_reply  # absent: the default
 
 
 def test_a_deadline_too_close_for_any_push_is_refused_as_too_late():

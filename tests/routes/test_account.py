@@ -41,6 +41,7 @@ async def test_login_no_access_and_what_to_prepare(bot):
     said = await walk(user, ["用意するものを見る"])
     for item in ["登録したメールアドレスか電話番号", "フルネーム", "最近の注文", "身分証明書"]:
         assert item in said, item
+    assert "このトークには送らないでください" in said  # the ID document is not for this chat
     # what is never part of the preparation
     assert "パスワード・確認コード・カード番号は、伝えるものではありません" in said
     assert NEVER_ASKED in said
@@ -54,6 +55,7 @@ async def test_login_locked_account(bot):
     said = await walk(user, ["ロック・本人確認が出た"])
     assert "本人確認" in said and "身分証明書" in said
     assert "リンクは押さないでください" in said
+    assert "Amazonの画面にだけ" in said and "電話を切ってください" in said
     said += await walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
     assert "解決しましたか？" in said
 
@@ -72,10 +74,11 @@ async def test_login_code_does_not_arrive(bot):
 SECURITY_TAPPED = [
     "押した・入力してしまった",
     "1. パスワードを変える",
-    "次へ（2. 2段階認証）",
-    "次へ（3. 端末の確認）",
-    "次へ（4. 注文の確認）",
-    "次へ（5. 報告）",
+    "次へ（2. Amazonに知らせる）",
+    "次へ（3. 2段階認証）",
+    "次へ（4. 端末の確認）",
+    "次へ（5. 注文の確認）",
+    "次へ（6. 報告）",
     "報告した",
 ]
 
@@ -92,6 +95,10 @@ async def test_security_after_tapping_a_link_walk(bot):
     assert "注文履歴" in said and "キャンセル" in said
     assert "Amazonのカスタマーサービス" in said  # where 003 and 004 say to report phishing
     assert "絶対に教えないでください" in said  # codes are never given
+    # tell Amazon early, as 002 and 004 say, and without giving any secret
+    assert said.index("2. Amazonにすぐ知らせる") < said.index("3. 「2段階認証」をオンにする")
+    assert "「アカウントに関する問題」" in said and "「不正アクセスの疑いがある」" in said
+    assert "パスワード・カード番号・確認コードは伝えません" in said
     assert "解決しましたか？" in said
 
 
@@ -102,7 +109,8 @@ async def test_security_unknown_orders_lead_to_order_cancel(bot):
     assert "パスワードを変える" in said and "注文履歴" in said and "キャンセル" in said
     assert "注文キャンセルの手順へ" in _labels(user)  # route: order_cancel
     await walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
-                       "次へ（2. 2段階認証）", "次へ（3. 端末の確認）", "次へ（4. 注文の確認）"])
+                       "次へ（2. Amazonに知らせる）", "次へ（3. 2段階認証）",
+                       "次へ（4. 端末の確認）", "次へ（5. 注文の確認）"])
     assert "注文キャンセルの手順へ" in _labels(user)
 
 
@@ -111,6 +119,7 @@ async def test_security_how_to_spot_a_fake_mail(bot):
     user, _ = await opened(bot, "security")
     said = await walk(user, ["リンクはまだ押していない"])
     assert "リンクは押さないでください" in said
+    assert "本物そっくりのロゴ" in said  # 004's sign
     assert "amazon.co.jp" in said and "amazon.com" in said
     said += await walk(user, ["本物か確かめる方法へ"])
     assert "自分で入力した amazon.co.jp" in said and "解決しましたか？" in said
@@ -148,7 +157,7 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
     assert "チャットは24時間" in said
     assert "保証期間" in said and "修理" in said and "交換" in said
     assert "解決しましたか？" in said
-    assert "問い合わせページを開く" in _labels(user)
+    assert "問い合わせページ（ブラウザ）" in _labels(user)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

@@ -87,19 +87,35 @@ async def test_a_date_gone_or_too_close_is_refused_with_the_reason(bot):
     await walk(user, ["返品の期限を知らせてほしい"])
     picker = user.button(PICK)
     assert (picker["initial"], picker["max"]) == ("2026-11-23", "2026-11-23")  # behind only
-    # delivered 40 days ago: day 30 has gone
+    # delivered 40 days ago, day 1: day 30 has gone
     said = texts(await user.pick_date(PICK, "2026-10-14"))
-    assert "もう過ぎています" in said and "11月13日(金)" in said
+    assert "もう過ぎています" in said and "11月12日(木)" in said
     # typed with last year's date: the answer says which year it read
     said = texts(await user.say(user.text("2025/10/14")))
-    assert "2025年10月14日(火)" in said and "2025年11月13日(木)" in said
-    # delivered 28 days ago: day 30 is the day after tomorrow, 5 days' notice is impossible
+    assert "2025年10月14日(火)" in said and "2025年11月12日(水)" in said
+    # delivered 28 days ago: day 30 is tomorrow, 5 days' notice is impossible
     said = texts(await user.pick_date(PICK, "2026-10-26"))
     assert "間に合いません" in said and "いま手続き" in said
     # not a date at all
     said = texts(await user.say(user.text("先週の3日くらい")))
     assert "日付が読み取れませんでした" in said
     assert await rows_of(bot, user.user_id) == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_closure_mail_is_due_on_day_5_counting_its_arrival_as_day_1(bot):
+    bot.app.state.services.conversation.clock = lambda: NOW.astimezone(UTC)
+    user = bot.user()
+    await user.say(user.follow())
+    await user.open("account_close")
+    said = await walk(user, ["消えるものを見る", "次へ（メールの期限）", "返信の期限を知らせてほしい"])
+    assert "届いた日を1日目と数えて、5日目が返信の期限" in said
+    said = texts(await user.pick_date(PICK, "2026-11-23"))  # the mail came today
+    assert "11月27日(金)" in said and "11月28日" not in said  # day 5, not a day late
+    assert "11月24日(火) 9:00" in said and "11月26日(木) 9:00" in said  # next morning; day 4
+    rows = await rows_of(bot, user.user_id)
+    assert {r.deadline for r in rows} == {date(2026, 11, 27)}
+    assert [utc(r.due_at) for r in rows] == [jst(11, 24, 9), jst(11, 26, 9)]
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -203,6 +219,8 @@ async def test_after_unfollow_nothing_is_sent_and_a_new_follow_asks(bot):
     # the push of 12月2日 went by while blocked; the last day's is still ahead and resumes
     assert [r.status for r in rows] == ["skipped", "pending"]
     assert (await dispatcher(bot).run_once(jst(12, 5, 9))).sent == 1
+    last_day = pushes_to(bot, user.user_id)[-1]["messages"][0]["text"]
+    assert "今日のうちに解約" in last_day and "その前に" not in last_day  # true on the last day
     # asked once: a later follow does not ask again
     bot.app.state.services.conversation.clock = lambda: jst(12, 5, 12)
     assert "止まっていたお知らせ" not in texts(await user.say(user.follow()))

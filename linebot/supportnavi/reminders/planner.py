@@ -35,6 +35,7 @@ def days_from_facts(facts: dict[str, Fact]) -> Days:
 
     return Days(
         trial_margin=number("trial_cancel_margin_days", defaults.trial_margin),
+        renewal_notice=number("renewal_notice_days", defaults.renewal_notice),
         pause_max=number("pause_max_days", defaults.pause_max),
         return_window=number("return_window_days", defaults.return_window),
         account_close_reply=number("account_close_reply_days", defaults.account_close_reply),

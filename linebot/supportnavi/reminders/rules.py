@@ -59,6 +59,7 @@ class Days:
     """The day counts the rules need, from the fact sheet (see `days_from_facts`)."""
 
     trial_margin: int = 3
+    renewal_notice: int = 3
     pause_max: int = 365
     return_window: int = 30
     account_close_reply: int = 5
@@ -68,21 +69,27 @@ class Days:
     return_notice: int = 5
 
 
+def within(days: int) -> int:
+    """How many days after the given day "within `days` days" ends. The given day counts as
+    day 1, the safe reading: a mail that came on the 1st, to be answered within 5 days, is
+    answered by the 5th, not the 6th."""
+    return days - 1
+
+
 def rules(days: Days) -> dict[Kind, Rule]:
     followup_days = -(-days.followup_hours // 24)  # 48 hours -> 2 days, rounded up
+    reply_by = within(days.account_close_reply)
     return {
         # the person gives the trial's last day: push 3 days before, and that morning
         "trial_cancel": Rule("future", 0, (days.trial_margin, 0)),
-        "prime_renewal": Rule("future", 0, (days.trial_margin,)),
-        # the person gives the day the pause began: push 14 days before the 365-day limit
-        "prime_pause_end": Rule("past", days.pause_max, (days.pause_notice,)),
-        # the day the parcel came: push 5 days before day 30
-        "return_window": Rule("past", days.return_window, (days.return_notice,)),
-        # the day the closure mail came: the next morning, and on day 4 of 5
-        "account_close_mail": Rule(
-            "past", days.account_close_reply,
-            (days.account_close_reply - 1, 1),
-        ),
+        # the renewal day: its own notice, since the guides' 3 days are about trials only
+        "prime_renewal": Rule("future", 0, (days.renewal_notice,)),
+        # the day the pause began is day 1: push 14 days before day 365
+        "prime_pause_end": Rule("past", within(days.pause_max), (days.pause_notice,)),
+        # the day the parcel came is day 1: push 5 days before day 30
+        "return_window": Rule("past", within(days.return_window), (days.return_notice,)),
+        # the day the closure mail came is day 1 of 5: the next morning, and on day 4
+        "account_close_mail": Rule("past", reply_by, (reply_by - 1, 1)),
         # the day a mail or form went out: when 48 hours have passed with no answer
         "support_followup": Rule("past", followup_days, (0,)),
         # the day the seller was contacted: after 2 days, offer the A-to-z guarantee
