@@ -220,7 +220,8 @@ def test_a_link_chip_opens_a_new_tab_and_nothing_comes_from_elsewhere(chat, sim_
     chat.follow()
     chat.tap("プライム会員をやめる", "どの方法で進めますか")
     chat.tap("Amazonから電話をもらう", "【Amazonから電話をもらう】")
-    link = chat.page.locator("#quick").get_by_role("link", name="問い合わせページを開く")
+    chat.tap("パソコンでの頼み方へ", "【パソコンで頼む】")
+    link = chat.page.locator("#quick").get_by_role("link", name="問い合わせページ（ブラウザ）")
     contact = _yaml("facts.yaml")["contact_url"]["value"]
     expect(link).to_have_attribute("href", re.compile("^" + re.escape(contact)))
     expect(link).to_have_attribute("target", "_blank")
