@@ -60,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         classifier = ExampleClassifier.for_scenarios(scenarios)
         await asyncio.to_thread(classifier.load)
         conversation = ConversationService(db, scenarios, sender, planner=planner,
-                                           classifier=classifier)
+                                           classifier=classifier,
+                                           batch_max=settings.event_batch_max)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
         app.state.services = Services(
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 dispatching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await dispatching
+            await conversation.close()
             await sender.close()
             await db.dispose()
 

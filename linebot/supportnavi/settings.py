@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, alias="SUPPORTNAVI_MAX_BODY_BYTES")
     line_timeout_seconds: float = Field(default=5.0, alias="SUPPORTNAVI_LINE_TIMEOUT")
     log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
+    # at most this many webhook events (and delivery outcomes) share one transaction
+    event_batch_max: int = Field(default=64, ge=1, alias="SUPPORTNAVI_EVENT_BATCH")
     # The reminder dispatcher: inside `serve` unless turned off (`serve --no-dispatcher`).
     dispatcher: bool = Field(default=True, alias="SUPPORTNAVI_DISPATCHER")
     dispatch_interval_seconds: float = Field(default=30.0, gt=0,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -158,3 +159,157 @@ def revive_reminders(rows: Sequence[Reminder], now: datetime, *, keep: bool) -> 
                 row.error = MISSED if keep else "the person chose not to keep it"
                 row.status = "skipped" if keep else "cancelled"
 
+
+
+# --- many events in one transaction (the conversation service's group commit) ------------
+# Core statements on the tables, a few per transaction whatever the number of events in it:
+# the ORM's unit of work, identity map and one round trip per row cost more than the
+# engine itself did per event.
+
+
+USERS = cast(Table, User.__table__)
+STATES = cast(Table, ConversationState.__table__)
+PROCESSED = cast(Table, ProcessedEvent.__table__)
+OUTBOX = cast(Table, Outbox.__table__)
+
+
+@dataclass
+class UserRow:
+    """What handling an event needs of a person's row; `new`: made by this transaction."""
+
+    id: str
+    status: str
+    push_start_hour: int | None
+    push_end_hour: int | None
+    new: bool
+
+
+@dataclass
+class StateRow:
+    route: str | None
+    node: str | None
+    data: dict[str, Any]
+    version: int
+
+
+async def claim_events(
+    session: AsyncSession, events: Sequence[tuple[str, str | None, str]], now: datetime,
+) -> set[str]:
+    """Record (event id, user, type) as processed; return the ids that were not already.
+    Sorted, so that two transactions that share ids wait for each other in one order."""
+    rows = {event_id: (user_id, etype) for event_id, user_id, etype in events}
+    if not rows:
+        return set()
+    table = PROCESSED
+    statement = _insert(session)(table).values([
+        {"webhook_event_id": event_id, "user_id": user_id, "event_type": etype,
+         "processed_at": now}
+        for event_id, (user_id, etype) in sorted(rows.items())
+    ]).on_conflict_do_nothing(index_elements=["webhook_event_id"]).returning(
+        table.c.webhook_event_id)
+    return {row[0] for row in await session.execute(statement)}
+
+
+async def lock_users(session: AsyncSession, user_ids: Sequence[str], now: datetime,
+                     ) -> dict[str, UserRow]:
+    """Create the rows of new people, mark everyone seen now, and hold every row locked until
+    the transaction ends (as `lock_user` does for one). Locked in id order, so that two
+    transactions with people in common cannot deadlock."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    table = USERS
+    values = [{"id": i, "status": "active", "first_seen": now, "last_seen": now} for i in ids]
+    columns = (table.c.id, table.c.status, table.c.push_start_hour, table.c.push_end_hour)
+    if session.get_bind().dialect.name == "postgresql":
+        # ON CONFLICT DO UPDATE locks each row as it goes, in the order given; xmax is 0 only
+        # in a row this statement inserted
+        upsert = pg_insert(table).values(values)
+        locked = upsert.on_conflict_do_update(
+            index_elements=["id"], set_={"last_seen": upsert.excluded.last_seen},
+        ).returning(*columns, literal_column("xmax = 0"))
+        return {row[0]: _user(row, bool(row[4])) for row in await session.execute(locked)}
+    # SQLite: BEGIN IMMEDIATE already holds the write lock on the whole database
+    inserted = sqlite_insert(table).values(values).on_conflict_do_nothing(
+        index_elements=["id"]).returning(table.c.id)
+    new = {row[0] for row in await session.execute(inserted)}
+    rows = await session.execute(
+        update(table).where(table.c.id.in_(ids)).values(last_seen=now).returning(*columns))
+    return {row[0]: _user(row, row[0] in new) for row in rows}
+
+
+def _user(row: Any, new: bool) -> UserRow:
+    return UserRow(row[0], row[1], row[2], row[3], new)
+
+
+async def set_user_status(session: AsyncSession, user_id: str, status: str,
+                          blocked_at: datetime | None) -> None:
+    await session.execute(update(USERS).where(USERS.c.id == user_id)
+                          .values(status=status, blocked_at=blocked_at))
+
+
+async def set_push_window(session: AsyncSession, user_id: str, start: int, end: int) -> None:
+    await session.execute(update(USERS).where(USERS.c.id == user_id)
+                          .values(push_start_hour=start, push_end_hour=end))
+
+
+async def load_states(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, StateRow]:
+    table = STATES
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(table.c.user_id, table.c.route, table.c.node, table.c.data, table.c.version)
+        .where(table.c.user_id.in_(ids)))
+    return {row[0]: StateRow(row[1], row[2], row[3] or {}, row[4]) for row in rows}
+
+
+async def save_states(session: AsyncSession, states: dict[str, tuple[StateRow, int]],
+                      now: datetime) -> None:
+    """Each person's last state, its version counted up once per event that saved it (as the
+    ORM's version counter did, one save at a time)."""
+    if not states:
+        return
+    table = STATES
+    statement = _insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["user_id"],
+        set_={"route": statement.excluded.route, "node": statement.excluded.node,
+              "data": statement.excluded.data, "updated_at": statement.excluded.updated_at,
+              "version": table.c.version + statement.excluded.version},
+    )
+    await session.execute(statement, [
+        {"user_id": user_id, "route": row.route, "node": row.node, "data": row.data,
+         "version": saves, "updated_at": now}
+        for user_id, (row, saves) in sorted(states.items())
+    ])
+
+
+async def add_rows(session: AsyncSession, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    """Many new rows of one table in one executemany."""
+    if rows:
+        await session.execute(insert(cast(Table, model.__table__)), rows)
+
+
+async def finish_outboxes(
+    session: AsyncSession, results: Sequence[tuple[str, bool, str | None]], now: datetime,
+) -> None:
+    """`finish_outbox` for many (outbox id, ok, error) at once."""
+    table = OUTBOX
+    for ok in (True, False):
+        chosen = [(i, e) for i, k, e in results if k is ok]
+        if not chosen:
+            continue
+        values: dict[str, Any] = {"attempts": table.c.attempts + 1}
+        if ok:
+            values.update(status="sent", sent_at=now, error=None)
+        else:
+            values.update(status="failed", error=bindparam("b_error"))
+        await session.execute(
+            update(table).where(table.c.id == bindparam("b_id")).values(**values),
+            [{"b_id": i, "b_error": (e or "")[:255]} for i, e in chosen],
+        )
+
+
+def _insert(session: AsyncSession) -> Any:
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
