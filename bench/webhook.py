@@ -233,6 +233,9 @@ class StepResult:
     started: float = 0.0
     last_answer: float = 0.0
     late_starts: int = 0  # open loop: bodies that left more than 50 ms after their time
+    bot_cpu: float = 0.0  # CPU seconds the bot's processes used during the step
+    sender_cpu: float = 0.0  # ...and this process, the load generator
+    machine_busy: float = 0.0  # share of all the machine's cores busy (anyone's work)
 
     def percentile(self, q: float) -> float | None:
         if not self.latencies:
@@ -252,6 +255,13 @@ class StepResult:
             "events_per_s": self.events_per_s, "statuses": dict(self.statuses),
             "p50_ms": _ms(self.percentile(0.50)), "p95_ms": _ms(self.percentile(0.95)),
             "p99_ms": _ms(self.percentile(0.99)), "late_starts": self.late_starts,
+            "bot_cpu_ms_per_event": self.bot_cpu * 1000 / self.events_ok if self.events_ok
+            else None,
+            "bot_cpu_share": self.bot_cpu / (self.last_answer - self.started)
+            if self.last_answer > self.started else None,
+            "sender_cpu_ms_per_event": self.sender_cpu * 1000 / self.events_ok
+            if self.events_ok else None,
+            "machine_busy": self.machine_busy,
         }
 
 
@@ -332,6 +342,40 @@ class Generator:
 
 
 # --- the processes ------------------------------------------------------------------------
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle and iowait
+    return (sum(fields) - idle) / tick, sum(fields) / tick
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and all its descendants (uvicorn's workers), from
+    /proc: a share of the machine that other jobs on it do not move."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
+
 
 
 def _free_port() -> int:
@@ -504,6 +548,18 @@ def _run(coro: Any) -> Any:
 # --- one bot, all its steps ---------------------------------------------------------------
 
 
+def _measured(bot: Process, step: Any) -> StepResult:
+    bot_before, sender_before = cpu_seconds(bot.proc.pid), time.process_time()
+    busy_before, total_before = machine_busy()
+    result: StepResult = _run(step)
+    result.bot_cpu = cpu_seconds(bot.proc.pid) - bot_before
+    result.sender_cpu = time.process_time() - sender_before
+    busy, total = machine_busy()
+    result.machine_busy = (busy - busy_before) / (total - total_before)
+    return result
+
+
+
 def bench_bot(kind: str, args: argparse.Namespace, fake: Process, simulator: Simulator,
               workers: int, seed: int) -> dict[str, Any]:
     db = None if kind == "echo" else FreshDatabase(args.db)
@@ -515,9 +571,9 @@ def bench_bot(kind: str, args: argparse.Namespace, fake: Process, simulator: Sim
     steps: list[StepResult] = []
     try:
         _run(generator.offered(50, 2.0))  # warm-up: connections, caches, the first people
-        steps.append(_run(generator.capacity(args.seconds, args.concurrency)))
+        steps.append(_measured(bot, generator.capacity(args.seconds, args.concurrency)))
         for rate in args.rates:
-            step = _run(generator.offered(rate, args.seconds))
+            step = _measured(bot, generator.offered(rate, args.seconds))
             steps.append(step)
             print(f"  {kind} x{workers}: {step.label}: {step.events_per_s:,.0f} events/s, "
                   f"p99 {_ms(step.percentile(0.99)) or 0:,.0f} ms, {dict(step.statuses)}",
@@ -564,31 +620,44 @@ def report(runs: list[dict[str, Any]], ceiling: float, load: list[tuple[float, .
              f"fast fake LINE API ceiling (raw aiohttp client, 64 connections): "
              f"{ceiling:,.0f} replies/s", ""]
     head = ("| bot | db | workers | capacity events/s | capacity p99 ms | offered events/s | "
-            "events/s | p50 ms | p95 ms | p99 ms | answers | late starts |")
+            "events/s | p50 ms | p95 ms | p99 ms | answers | late starts | bot CPU ms/event | "
+            "bot CPU (cores) | machine busy |")
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for r in runs:
         c = r["capacity"]
         name = f"{r['bot']}"
         lines.append(f"| {name} | {r['db'] or '-'} | {r['workers']} | "
                      f"**{_f(c['events_per_s'])}** | {_f(c['p99_ms'])} | (closed loop, "
-                     f"{concurrency} in flight) | | | | | {_statuses(c['statuses'])} | |")
+                     f"{concurrency} in flight) | | | | | {_statuses(c['statuses'])} | | "
+                     f"{_f(c['bot_cpu_ms_per_event'], '.2f')} | {_f(c['bot_cpu_share'], '.2f')} | "
+                     f"{c['machine_busy']:.0%} |")
         for s in r["steps"]:
             lines.append(f"| {name} | {r['db'] or '-'} | {r['workers']} | | | {s['offered']:,.0f} "
                          f"| {_f(s['events_per_s'])} | {_f(s['p50_ms'], ',.1f')} | "
                          f"{_f(s['p95_ms'], ',.1f')} | {_f(s['p99_ms'], ',.1f')} | "
-                         f"{_statuses(s['statuses'])} | {s['late_starts']} |")
+                         f"{_statuses(s['statuses'])} | {s['late_starts']} | "
+                         f"{_f(s['bot_cpu_ms_per_event'], '.2f')} | "
+                         f"{_f(s['bot_cpu_share'], '.2f')} | {s['machine_busy']:.0%} |")
     lines.append("")
     lines.append("| bot | db | workers | capacity events/s | ratio to echo (same workers) | "
+                 "CPU ms/event at capacity | echo's CPU over ours | "
                  "highest offered rate with p99 < 500 ms | replies accepted / events 200 | "
                  "reply 400s | tokens tried twice | pushes |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
-    echo = {r["workers"]: r["capacity"]["events_per_s"] for r in runs if r["bot"] == "echo"}
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
-        base = echo.get(r["workers"])
-        ratio = r["capacity"]["events_per_s"] / base if base else None
+        # the echo run of the same round and workers: the one just before this one
+        echo = next((e for e in reversed(runs[:runs.index(r) + 1]) if e["bot"] == "echo"
+                     and e["workers"] == r["workers"]), None)
+        ratio = cpu_ratio = None
+        cpu = r["capacity"]["bot_cpu_ms_per_event"]
+        if echo is not None:
+            ratio = r["capacity"]["events_per_s"] / echo["capacity"]["events_per_s"]
+            echo_cpu = echo["capacity"]["bot_cpu_ms_per_event"]
+            cpu_ratio = echo_cpu / cpu if echo_cpu and cpu else None
         lines.append(
             f"| {r['bot']} | {r['db'] or '-'} | {r['workers']} | "
             f"{_f(r['capacity']['events_per_s'])} | {_f(ratio, '.2f')}x | "
+            f"{_f(cpu, '.2f')} | {_f(cpu_ratio, '.2f')}x | "
             f"{_f(r['best_rate_p99_under_500ms'])} | "
             f"{r['replies_accepted']:,} / {r['events_ok_total']:,} | {r['reply_400s']} | "
             f"{r['reply_tokens_tried_twice']} | {r['pushes']} |")

@@ -26,9 +26,10 @@ from supportnavi.engine.model import (
     StopReminder,
 )
 from supportnavi.store import repo
+from supportnavi.store.batch import BatchStore, StateRow, UserRow, batch_store
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.group_commit import GroupCommit, ItemFailed
-from supportnavi.store.models import Outbox, Reminder, StepRecord
+from supportnavi.store.models import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,19 @@ class _Batch:
     """What one transaction's events read and will write, so that a person's second event in
     it sees what their first changed, and every table is written once at the end."""
 
-    users: dict[str, repo.UserRow]
-    states: dict[str, repo.StateRow]
+    store: BatchStore
+    users: dict[str, UserRow]
+    states: dict[str, StateRow]
     saves: dict[str, int] = field(default_factory=dict)  # per person: events that saved state
     touched: set[str] = field(default_factory=set)  # people whose reminders changed here
     steps: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
 
-    async def write(self, session: AsyncSession, now: datetime) -> None:
-        await repo.save_states(
-            session, {u: (self.states[u], n) for u, n in self.saves.items()}, now)
-        await repo.add_rows(session, StepRecord, self.steps)
-        await repo.add_rows(session, Outbox, self.outbox)
+    async def write(self, now: datetime) -> None:
+        await self.store.save_states({u: (self.states[u], n) for u, n in self.saves.items()},
+                                     now)
+        await self.store.add_steps(self.steps)
+        await self.store.add_outbox(self.outbox)
 
 
 class ConversationService:
@@ -112,19 +114,19 @@ class ConversationService:
     ) -> list[Delivery | None]:
         """One transaction's work: the outcomes of sent deliveries, then each event in turn."""
         now = self.clock()
-        await repo.finish_outboxes(
-            session, [(i.outbox_id, i.ok, i.error) for i in items if isinstance(i, _Finished)],
-            now)
+        store = await batch_store(session)
+        await store.finish_outboxes(
+            [(i.outbox_id, i.ok, i.error) for i in items if isinstance(i, _Finished)], now)
         events = [i for i in items if isinstance(i, InboundEvent)]
         if not events:
             return [None] * len(items)
-        fresh = await repo.claim_events(
-            session, [(e.event_id, e.user_key, e.source_type[:32]) for e in events], now)
-        users = await repo.lock_users(session, [e.user_key for e in events if e.user_key], now)
-        states = await repo.load_states(
-            session, [e.user_key for e in events if e.user_key and e.input is not None
-                      and e.event_id in fresh])
-        batch = _Batch(users, states)
+        fresh = await store.claim_events(
+            [(e.event_id, e.user_key, e.source_type[:32]) for e in events], now)
+        users = await store.lock_users([e.user_key for e in events if e.user_key], now)
+        states = await store.load_states(
+            [e.user_key for e in events if e.user_key and e.input is not None
+             and e.event_id in fresh])
+        batch = _Batch(store, users, states)
         results: list[Delivery | None] = []
         for index, item in enumerate(items):
             if not isinstance(item, InboundEvent):
@@ -138,7 +140,7 @@ class ConversationService:
                     results.append(await self._handle_one(session, batch, item, now))
                 except Exception as exc:
                     raise ItemFailed(index) from exc
-        await batch.write(session, now)
+        await batch.write(now)
         return results
 
     async def _handle_one(
@@ -148,12 +150,12 @@ class ConversationService:
         user = batch.users[event.user_key]
         if event.type == "unfollow":
             user.status = "blocked"
-            await repo.set_user_status(session, user.id, "blocked", now)
+            await batch.store.set_user_status(user.id, "blocked", now)
             await repo.skip_pending_reminders(session, event.user_key)
             return None
         if event.type == "follow" and user.status != "active":
             user.status = "active"
-            await repo.set_user_status(session, user.id, "active", None)
+            await batch.store.set_user_status(user.id, "active", None)
         if event.input is None:
             log.info("event %s of type %s: nothing to do", event.event_id, event.source_type)
             return None
@@ -175,8 +177,8 @@ class ConversationService:
             outcome = _advance(self.scenarios, state, event.input, now, context)
         if outcome.effects:
             batch.touched.add(user.id)
-            await self._apply(session, user, outcome.effects, now)
-        batch.states[user.id] = repo.StateRow(
+            await self._apply(session, batch.store, user, outcome.effects, now)
+        batch.states[user.id] = StateRow(
             outcome.state.route, outcome.state.node,
             {"stack": [list(p) for p in outcome.state.stack], "vars": outcome.state.vars},
             (row.version if row else 0) + 1,
@@ -213,8 +215,8 @@ class ConversationService:
         return [r for r in rows if r.deadline >= today]
 
     async def _apply(
-        self, session: AsyncSession, user: repo.UserRow, effects: Sequence[Effect],
-        now: datetime,
+        self, session: AsyncSession, store: BatchStore, user: UserRow,
+        effects: Sequence[Effect], now: datetime,
     ) -> None:
         """Do to the person's reminders what the engine decided."""
         for effect in effects:
@@ -227,7 +229,7 @@ class ConversationService:
                 await repo.cancel_reminders(session, user.id)
             elif isinstance(effect, SetWindow):
                 user.push_start_hour, user.push_end_hour = effect.start, effect.end
-                await repo.set_push_window(session, user.id, effect.start, effect.end)
+                await store.set_push_window(user.id, effect.start, effect.end)
             elif isinstance(effect, Revive):
                 rows = await self._live_skipped(session, user.id, now)
                 repo.revive_reminders(rows, now, keep=effect.keep)
@@ -245,8 +247,10 @@ class ConversationService:
         if not result.ok:
             log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
                         result.error)
-        # written in the next group commit, and awaited: a delivery is over once it is marked
-        await self._commits.submit(_Finished(delivery.outbox_id, result.ok, result.error))
+        # written with the next events' transaction (or alone after a moment), and awaited: a
+        # delivery is over once it is marked
+        await self._commits.submit(_Finished(delivery.outbox_id, result.ok, result.error),
+                                   lazy=True)
 
     async def deliver_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:
@@ -271,7 +275,7 @@ def _advance(
         raise failed.with_traceback(exc.__traceback__) from None
 
 
-def _window(user: repo.UserRow) -> tuple[int, int]:
+def _window(user: UserRow) -> tuple[int, int]:
     if user.push_start_hour is None or user.push_end_hour is None:
         return (9, 21)
     return (user.push_start_hour, user.push_end_hour)
@@ -289,7 +293,7 @@ def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:
     return tuple(found.values())
 
 
-def _to_state(row: repo.StateRow | None) -> State:
+def _to_state(row: StateRow | None) -> State:
     if row is None:
         return State()
     data = row.data or {}

@@ -7,6 +7,10 @@ before its change is durable, but a hundred callers share one BEGIN, one COMMIT 
 instead of paying one each: on SQLite, with `synchronous=FULL`, the commit and the statements
 around it were most of what one webhook event cost.
 
+An item submitted with `lazy=True` (a delivery's outcome, which nobody waits on to answer a
+request) does not start a transaction of its own while others are coming: it rides in the
+next one, or after `linger` seconds goes alone.
+
 An item that fails on its own (`work` raises `ItemFailed(index)`) must not take the others
 down with it: the transaction is rolled back, that caller gets the error, and the rest are
 done again in a new transaction without it. Anything else `work` raises (the database went
@@ -44,26 +48,42 @@ class GroupCommit(Generic[T, R]):
     def __init__(
         self, db: Database,
         work: Callable[[AsyncSession, Sequence[T]], Awaitable[Sequence[R]]],
-        *, max_items: int = 64, name: str = "group-commit",
+        *, max_items: int = 64, linger: float = 0.05, name: str = "group-commit",
     ) -> None:
         if max_items < 1:
             raise ValueError("max_items must be at least 1")
         self.db = db
         self.work = work
         self.max_items = max_items
+        self.linger = linger
         self.name = name
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] = asyncio.Queue()
+        self._lazy: list[tuple[T, asyncio.Future[R]]] = []
+        self._lazy_timer: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # transactions committed, for the metrics and the tests
         self.items = 0
 
-    async def submit(self, item: T) -> R:
+    async def submit(self, item: T, *, lazy: bool = False) -> R:
         """Queue `item`; return its result once the transaction holding it has committed."""
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_forever(), name=self.name)
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((item, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        if lazy:
+            self._lazy.append((item, future))
+            if self._lazy_timer is None:
+                self._lazy_timer = loop.call_later(self.linger, self._flush_lazy)
+        else:
+            self._queue.put_nowait((item, future))
         return await future
+
+    def _flush_lazy(self) -> None:
+        """Lazy items waited long enough: they go into the next transaction, alone if need be."""
+        self._lazy_timer = None
+        lazy, self._lazy = self._lazy, []
+        for entry in lazy:
+            self._queue.put_nowait(entry)
 
     async def close(self) -> None:
         """Stop the writer; whatever is still queued is told so instead of waiting forever."""
@@ -72,6 +92,10 @@ class GroupCommit(Generic[T, R]):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
             self._writer = None
+        if self._lazy_timer is not None:
+            self._lazy_timer.cancel()
+            self._lazy_timer = None
+        self._flush_lazy()
         while not self._queue.empty():
             _, future = self._queue.get_nowait()
             if not future.done():
@@ -82,6 +106,10 @@ class GroupCommit(Generic[T, R]):
             batch = [await self._queue.get()]
             while len(batch) < self.max_items and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            room = self.max_items - len(batch)
+            if room > 0 and self._lazy:
+                batch += self._lazy[:room]
+                del self._lazy[:room]
             # a caller that gave up (its request was cancelled) needs no work done
             live = [(item, future) for item, future in batch if not future.cancelled()]
             try:
