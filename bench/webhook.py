@@ -166,11 +166,11 @@ class Body:
     events: int
 
 
-def signed(events: list[dict[str, Any]]) -> Body:
+def signed(events: list[dict[str, Any]], secret: str = SECRET) -> Body:
     payload = {"destination": BOT_USER_ID, "events": events}
     data = json.dumps(payload, ensure_ascii=False).encode()
     return Body(data, {"content-type": "application/json",
-                       "x-line-signature": sign(SECRET, data)}, len(events))
+                       "x-line-signature": sign(secret, data)}, len(events))
 
 
 @dataclass
@@ -182,8 +182,10 @@ class Population:
     """People made on demand, each with all their bodies built and signed in advance, so that
     the sending itself does no JSON, HMAC or engine work."""
 
-    def __init__(self, simulator: Simulator, seed: int, batch_share: float) -> None:
+    def __init__(self, simulator: Simulator, seed: int, batch_share: float,
+                 secret: str = SECRET) -> None:
         self.simulator = simulator
+        self.secret = secret
         self.rng = random.Random(seed)
         self.batch_share = batch_share
         self.made = 0
@@ -195,7 +197,8 @@ class Population:
         user_id = f"U{uuid.uuid4().hex}"
         inputs = self.simulator.script(self.rng, self.rng.randint(3, 14))
         events = [event_json(user_id, i) for i in inputs]
-        bodies = deque(signed(b) for b in batches(events, self.rng, self.batch_share))
+        bodies = deque(signed(b, self.secret)
+                       for b in batches(events, self.rng, self.batch_share))
         return Person(bodies)
 
     def fill(self, events: int, people: int) -> None:
