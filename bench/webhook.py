@@ -239,6 +239,7 @@ class StepResult:
     bot_cpu: float = 0.0  # CPU seconds the bot's processes used during the step
     sender_cpu: float = 0.0  # ...and this process, the load generator
     machine_busy: float = 0.0  # share of all the machine's cores busy (anyone's work)
+    db_cpu: float = 0.0  # CPU seconds of PostgreSQL's processes (anyone's queries)
 
     def percentile(self, q: float) -> float | None:
         if not self.latencies:
@@ -265,6 +266,8 @@ class StepResult:
             "sender_cpu_ms_per_event": self.sender_cpu * 1000 / self.events_ok
             if self.events_ok else None,
             "machine_busy": self.machine_busy,
+            "postgres_cpu_ms_per_event": self.db_cpu * 1000 / self.events_ok
+            if self.events_ok else None,
         }
 
 
@@ -356,22 +359,35 @@ def machine_busy() -> tuple[float, float]:
     return (sum(fields) - idle) / tick, sum(fields) / tick
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and all its descendants (uvicorn's workers), from
-    /proc: a share of the machine that other jobs on it do not move."""
-    children: dict[int, list[int]] = {}
-    times: dict[int, float] = {}
+def _processes() -> Iterator[tuple[int, str, int, float]]:
+    """(pid, command name, parent pid, CPU seconds) of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, _, tail = f.read().rpartition(")")
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        fields = tail.split()
+        yield (int(entry), head.partition("(")[2], int(fields[1]),
+               (int(fields[11]) + int(fields[12])) / tick)
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes (its backends do the queries)."""
+    return sum(cpu for _, name, _, cpu in _processes() if name.startswith("postgres"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process and all its descendants (uvicorn's workers), from
+    /proc: a share of the machine that other jobs on it do not move."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for child, _, parent, cpu in _processes():
+        children.setdefault(parent, []).append(child)
+        times[child] = cpu
     total, todo = 0.0, [pid]
     while todo:
         current = todo.pop()
@@ -554,8 +570,10 @@ def _run(coro: Any) -> Any:
 def _measured(bot: Process, step: Any) -> StepResult:
     bot_before, sender_before = cpu_seconds(bot.proc.pid), time.process_time()
     busy_before, total_before = machine_busy()
+    pg_before = postgres_cpu()
     result: StepResult = _run(step)
     result.bot_cpu = cpu_seconds(bot.proc.pid) - bot_before
+    result.db_cpu = postgres_cpu() - pg_before
     result.sender_cpu = time.process_time() - sender_before
     busy, total = machine_busy()
     result.machine_busy = (busy - busy_before) / (total - total_before)
@@ -624,7 +642,7 @@ def report(runs: list[dict[str, Any]], ceiling: float, load: list[tuple[float, .
              f"{ceiling:,.0f} replies/s", ""]
     head = ("| bot | db | workers | capacity events/s | capacity p99 ms | offered events/s | "
             "events/s | p50 ms | p95 ms | p99 ms | answers | late starts | bot CPU ms/event | "
-            "bot CPU (cores) | machine busy |")
+            "bot CPU (cores) | PostgreSQL CPU ms/event | machine busy |")
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for r in runs:
         c = r["capacity"]
@@ -633,14 +651,15 @@ def report(runs: list[dict[str, Any]], ceiling: float, load: list[tuple[float, .
                      f"**{_f(c['events_per_s'])}** | {_f(c['p99_ms'])} | (closed loop, "
                      f"{concurrency} in flight) | | | | | {_statuses(c['statuses'])} | | "
                      f"{_f(c['bot_cpu_ms_per_event'], '.2f')} | {_f(c['bot_cpu_share'], '.2f')} | "
-                     f"{c['machine_busy']:.0%} |")
+                     f"{_f(c['postgres_cpu_ms_per_event'], '.2f')} | {c['machine_busy']:.0%} |")
         for s in r["steps"]:
             lines.append(f"| {name} | {r['db'] or '-'} | {r['workers']} | | | {s['offered']:,.0f} "
                          f"| {_f(s['events_per_s'])} | {_f(s['p50_ms'], ',.1f')} | "
                          f"{_f(s['p95_ms'], ',.1f')} | {_f(s['p99_ms'], ',.1f')} | "
                          f"{_statuses(s['statuses'])} | {s['late_starts']} | "
                          f"{_f(s['bot_cpu_ms_per_event'], '.2f')} | "
-                         f"{_f(s['bot_cpu_share'], '.2f')} | {s['machine_busy']:.0%} |")
+                         f"{_f(s['bot_cpu_share'], '.2f')} | "
+                         f"{_f(s['postgres_cpu_ms_per_event'], '.2f')} | {s['machine_busy']:.0%} |")
     lines.append("")
     lines.append("| bot | db | workers | capacity events/s | ratio to echo (same workers) | "
                  "CPU ms/event at capacity | echo's CPU over ours | "
