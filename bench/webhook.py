@@ -591,7 +591,7 @@ def bench_bot(kind: str, args: argparse.Namespace, fake: Process, simulator: Sim
     generator = Generator(bot.url, population)
     steps: list[StepResult] = []
     try:
-        _run(generator.offered(50, 2.0))  # warm-up: connections, caches, the first people
+        warm_up = _run(generator.offered(50, 2.0))  # connections, caches, the first people
         steps.append(_measured(bot, generator.capacity(args.seconds, args.concurrency)))
         for rate in args.rates:
             step = _measured(bot, generator.offered(rate, args.seconds))
@@ -608,7 +608,7 @@ def bench_bot(kind: str, args: argparse.Namespace, fake: Process, simulator: Sim
         bot.stop()
         if db is not None:
             db.drop()
-    events_ok = sum(s.events_ok for s in steps)
+    events_ok = warm_up.events_ok + sum(s.events_ok for s in steps)
     return {
         "bot": kind, "workers": workers, "db": None if kind == "echo" else args.db,
         "capacity": steps[0].as_dict(), "steps": [s.as_dict() for s in steps[1:]],

@@ -92,6 +92,21 @@ async def test_the_fast_bodies_are_the_sdks_byte_for_byte(line: Line):
     assert len(sender._json) == 1
 
 
+@pytest.mark.parametrize("label, data", [
+    ("このリマインダーを止める", "v=1&k=stop%3Atrial_cancel%3A2026-12-05"),
+    ('"quoted" \\ back', ""), ("x" * 20, "a=b&c=\u00e9\n"), ("", "data"),
+])
+async def test_a_postback_button_is_the_sdks_dict(label: str, data: str):
+    message = OutText("本文", (QuickReply(label, "postback", data=data),
+                             QuickReply("開く", "uri", uri="https://www.amazon.co.jp/")))
+    sender = LineSender("http://127.0.0.1:9", "token")
+    try:
+        fast = json.dumps(sender._message_dict(message))
+    finally:
+        await sender.close()
+    assert fast == json.dumps(to_sdk([message])[0].to_dict())
+
+
 async def test_a_fast_reply_is_the_sdks_byte_for_byte_and_a_used_token_says_so(line: Line):
     sender = LineSender(line.url, "the-token", max_connections=4)
     try:

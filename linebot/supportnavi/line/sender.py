@@ -98,12 +98,17 @@ class LineSender:
         return found
 
     def _message_dict(self, message: OutText) -> dict[str, Any]:
-        """TextMessage(...).to_dict(), with each quick-reply item serialised by the SDK once:
-        a reminder's text is its own, but its buttons repeat across thousands of pushes."""
+        """TextMessage(...).to_dict(), with each link or date-picker item serialised by the SDK
+        once (they repeat across thousands of pushes), and postback items, the SDK's dict
+        written out (every reminder has a stop button of its own: one pydantic model each was
+        a tenth of a push's CPU)."""
         if not message.quick_replies:
             return {"type": "text", "text": message.text}
         items = []
         for reply in message.quick_replies:
+            if reply.kind == "postback":
+                items.append(_postback_item(reply))
+                continue
             item = self._items.get(reply)
             if item is None:
                 if len(self._items) >= 10_000:
@@ -197,6 +202,13 @@ def external(uri: str) -> str:
              if k != "openExternalBrowser"]
     query.append(("openExternalBrowser", "1"))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _postback_item(q: EngineQuickReply) -> dict[str, Any]:
+    """`_item(q).to_dict()` for a postback button: the same keys, in the same order
+    (tests/reminders/test_sender_fast_path.py holds them to the SDK's)."""
+    return {"action": {"type": "postback", "label": q.label, "data": q.data,
+                       "displayText": q.label}, "type": "action"}
 
 
 def _item(q: EngineQuickReply) -> QuickReplyItem:
