@@ -139,8 +139,9 @@ def dispatch(db_url: str, line_url: str, processes: int, profile: Path | None = 
     if profile is not None:
         kind = {".json": "speedscope", ".txt": "raw"}.get(profile.suffix, "flamegraph")
         py_spy = str(Path(sys.executable).parent / "py-spy")
-        commands[0] = [py_spy, "record", "--nonblocking", "--rate", "250", "--format", kind, "-o", str(profile),
-                       "--", *commands[0]]
+        # --nonblocking: py-spy's pauses would bunch the requests into bursts LINE refuses
+        commands[0] = [py_spy, "record", "--nonblocking", "--rate", "250", "--format", kind,
+                       "-o", str(profile), "--", *commands[0]]
     start = time.perf_counter()
     procs = [subprocess.Popen(command, cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -188,7 +189,23 @@ def run_one(n: int, mix: dr.Mix, db_kind: str, fake: dr.FakeServer, processes: i
         "delivered": stats["delivered"], "people": stats["recipients"],
         "duplicates": stats["duplicate_deliveries"] + stats["duplicate_keys"],
         "rows": statuses, "peak_rss_mib": rss_kib / 1024, "output": output.strip(),
+        **_timeline(stats.get("per_tenth_second")),
     }
+
+
+def _timeline(tenths: list[list[int]] | None) -> dict[str, Any]:
+    """From the fast fake's requests per tenth of a second: the most in any one second (LINE's
+    window; must stay under 2,000) and the tenths, between the first and the last, in which
+    fewer than a quarter of the rate's share came (the sender stalled)."""
+    if not tenths:
+        return {}
+    counts = dict((t, n) for t, n in tenths)
+    first, last = min(counts), max(counts)
+    series = [counts.get(t, 0) for t in range(first, last + 1)]
+    windows = [sum(series[i:i + 10]) for i in range(max(1, len(series) - 9))]
+    return {"max_requests_in_1s": max(windows),
+            "stalled_tenths": sum(1 for n in series[1:-1] if n < PUSH_LIMIT / 40),
+            "tenths": len(series), "series": series}
 
 
 def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
@@ -200,7 +217,8 @@ def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
                      f"{ceiling['requests_per_s']:.0f} push requests/s")
     head = ("| N | mix | db | dispatchers | reminders/s (sending) | reminders/s (wall) | "
             "push calls | multicast calls | push/s | vs 2,000/s | vs fake ceiling | 429s | "
-            "duplicates | missed | peak RSS MiB (largest process) |")
+            "duplicates | missed | peak RSS MiB (largest process) | most requests in 1 s | "
+            "stalled tenths of a second |")
     lines += ["", head, "|" + "---|" * (head.count("|") - 1)]
     for r in runs:
         push_rate = r["push_accepted_per_s"] or 0.0
@@ -211,7 +229,8 @@ def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
             f"{r['reminders_per_s_wall']:,.0f} | {r['push_calls']:,} | "
             f"{r['multicast_calls']:,} | {push_rate:,.0f} | {push_rate / PUSH_LIMIT:.0%} | "
             f"{vs_ceiling} | {r['429s']:,} | {r['duplicates']} | {r['n'] - r['people']} | "
-            f"{r['peak_rss_mib']:.0f} |"
+            f"{r['peak_rss_mib']:.0f} | {r.get('max_requests_in_1s', '-')} | "
+            f"{r.get('stalled_tenths', '-')} of {r.get('tenths', '-')} |"
         )
     if len(runs) > 1:
         small, large = runs[0], runs[-1]

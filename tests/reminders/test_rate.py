@@ -29,7 +29,8 @@ def test_a_rate_must_be_positive():
 class CountingBucket:
     """Stands in for the limiter: counts the turns taken, and how many callers wait at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_rate: float) -> None:
+        self.max_rate = max_rate
         self.taken = 0
         self.waiting = 0
         self.most_waiting = 0
@@ -45,11 +46,12 @@ class CountingBucket:
 async def test_callers_share_turns_taken_in_chunks_and_never_use_more_than_taken():
     rate = Rate(2000)
     assert rate.chunk == 10
-    bucket = CountingBucket()
+    bucket = CountingBucket(rate.limiter.max_rate)
     rate._limiter = bucket  # type: ignore[assignment]
     await asyncio.gather(*(rate.acquire() for _ in range(64)))
-    assert bucket.taken >= 64  # every request had its turn from the bucket...
-    assert bucket.taken - 64 < rate.chunk  # ...and fewer than a chunk are left unused
+    taken = bucket.taken - bucket.max_rate  # it starts full: no first burst
+    assert taken >= 64  # every request had its turn from the bucket...
+    assert taken - 64 < rate.chunk  # ...and fewer than a chunk are left unused
     assert bucket.most_waiting == 1  # one caller waits on the bucket at a time
 
 

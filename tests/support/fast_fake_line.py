@@ -21,7 +21,8 @@ checks each answer against `FakeLine`'s):
 Counters, at `GET /_harness/stats` (the shape `fake_line_server`'s has, so the same harness
 reads both): requests by path and status, accepted requests, people reached, duplicate
 deliveries (a person reached twice), duplicate keys (a retry key accepted twice), reply tokens
-tried more than once, and the first and last answer's time. `POST /_harness/reset` zeroes them;
+tried more than once, the first and last answer's time, and requests per tenth of a second
+(where a sender stalled). `POST /_harness/reset` zeroes them;
 `POST /_harness/config` takes `{"limits": {"push": 2000, "multicast": 200} | null, "delay": S,
 "quota_exhausted": bool}`.
 
@@ -101,6 +102,7 @@ class Counters:
     without_key: int = 0
     first_at: float | None = None
     last_at: float | None = None
+    per_tenth: Counter[int] = field(default_factory=Counter)  # requests per 0.1 s of time.time()
 
     def summary(self) -> dict[str, Any]:
         accepted = sum(n.get(200, 0) for n in self.requests.values())
@@ -117,6 +119,7 @@ class Counters:
             "without_key": self.without_key,
             "first_at": self.first_at,
             "last_at": self.last_at,
+            "per_tenth_second": sorted(self.per_tenth.items()),
         }
 
 
@@ -160,6 +163,7 @@ class FastFakeLine:
         if c.first_at is None:
             c.first_at = now
         c.last_at = now
+        c.per_tenth[int(now * 10)] += 1
         by_status = c.requests.get(path)
         if by_status is None:
             by_status = c.requests[path] = Counter()

@@ -107,6 +107,7 @@ class Rate:
         self._limiter, self.chunk = self._make(per_second)
         self._banked = 0  # turns taken from the bucket, not yet used
         self._refill = asyncio.Lock()
+        self._primed = False
 
     @classmethod
     def _make(cls, rate: float) -> tuple[AsyncLimiter, int]:
@@ -126,6 +127,13 @@ class Rate:
             log.info("LINE rate back to %.0f requests/s", self.limit)
         while self._banked <= 0:
             async with self._refill:  # one caller waits on the bucket, the others on it
+                if not self._primed:
+                    # Start full, as after a slow-down: a process that just started (or came
+                    # back after a crash) cannot know what went out in the last second, and a
+                    # first burst on top of a full second was the one window LINE saw over
+                    # its limit.
+                    self._primed = True
+                    await self._limiter.acquire(self._limiter.max_rate)
                 if self._banked > 0:
                     break
                 limiter, chunk = self._limiter, self.chunk
@@ -154,6 +162,7 @@ class Rate:
         # start full: a new bucket must not grant a fresh burst on top of what just went out
         await limiter.acquire(limiter.max_rate)
         self._limiter, self.chunk, self._banked = limiter, chunk, 0
+        self._primed = True
 
 
 @dataclass(frozen=True)
