@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await conversation.close()
             await sender.close()
             await db.dispose()
+            gc.unfreeze()  # an app made again in this process (the tests) freezes anew
 
     app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(webhook.router)
