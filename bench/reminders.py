@@ -127,16 +127,25 @@ def fake_ceiling(fake: dr.FakeServer, seconds: float) -> dict[str, float]:
 # --- one run -----------------------------------------------------------------------------
 
 
-def dispatch(db_url: str, line_url: str, processes: int) -> tuple[float, int, str]:
+def dispatch(db_url: str, line_url: str, processes: int, profile: Path | None = None,
+             ) -> tuple[float, int, str]:
     """Run `processes` dispatchers at once to the end, each with its share of LINE's rates:
-    the wall time, the largest peak RSS (KiB) among them, and their output."""
+    the wall time, the largest peak RSS (KiB) among them, and their output. With `profile`,
+    the (first) dispatcher runs under `py-spy record` (its peak RSS is then py-spy's)."""
     env = dr.dispatch_env(db_url, line_url)
     env.update(SUPPORTNAVI_PUSH_RATE=str(PUSH_LIMIT / processes),
                SUPPORTNAVI_MULTICAST_RATE=str(MULTICAST_LIMIT / processes))
+    commands = [dr.dispatch_command(NOW) for _ in range(processes)]
+    if profile is not None:
+        kind = {".json": "speedscope", ".txt": "raw"}.get(profile.suffix, "flamegraph")
+        py_spy = str(Path(sys.executable).parent / "py-spy")
+        # --nonblocking: py-spy's pauses would bunch the requests into bursts LINE refuses
+        commands[0] = [py_spy, "record", "--nonblocking", "--rate", "250", "--format", kind,
+                       "-o", str(profile), "--", *commands[0]]
     start = time.perf_counter()
-    procs = [subprocess.Popen(dr.dispatch_command(NOW), cwd=ROOT, env=env,
+    procs = [subprocess.Popen(command, cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for _ in range(processes)]
+             for command in commands]
     outputs, peak = [], 0
     for proc in procs:
         assert proc.stdout is not None
@@ -151,14 +160,14 @@ def dispatch(db_url: str, line_url: str, processes: int) -> tuple[float, int, st
 
 
 def run_one(n: int, mix: dr.Mix, db_kind: str, fake: dr.FakeServer, processes: int,
-            ) -> dict[str, Any]:
+            profile: Path | None = None) -> dict[str, Any]:
     db = FreshDatabase(db_kind)
     try:
         started = time.perf_counter()
         asyncio.run(dr.seed(db.url, n, NOW - timedelta(minutes=5), mix))
         seeded = time.perf_counter() - started
         fake.reset()
-        wall, rss_kib, output = dispatch(db.url, fake.url, processes)
+        wall, rss_kib, output = dispatch(db.url, fake.url, processes, profile)
         stats = fake.stats()
         statuses = asyncio.run(dr.status_counts(db.url))
     finally:
@@ -180,7 +189,23 @@ def run_one(n: int, mix: dr.Mix, db_kind: str, fake: dr.FakeServer, processes: i
         "delivered": stats["delivered"], "people": stats["recipients"],
         "duplicates": stats["duplicate_deliveries"] + stats["duplicate_keys"],
         "rows": statuses, "peak_rss_mib": rss_kib / 1024, "output": output.strip(),
+        **_timeline(stats.get("per_tenth_second")),
     }
+
+
+def _timeline(tenths: list[list[int]] | None) -> dict[str, Any]:
+    """From the fast fake's requests per tenth of a second: the most in any one second (LINE's
+    window; must stay under 2,000) and the tenths, between the first and the last, in which
+    fewer than a quarter of the rate's share came (the sender stalled)."""
+    if not tenths:
+        return {}
+    counts = dict((t, n) for t, n in tenths)
+    first, last = min(counts), max(counts)
+    series = [counts.get(t, 0) for t in range(first, last + 1)]
+    windows = [sum(series[i:i + 10]) for i in range(max(1, len(series) - 9))]
+    return {"max_requests_in_1s": max(windows),
+            "stalled_tenths": sum(1 for n in series[1:-1] if n < PUSH_LIMIT / 40),
+            "tenths": len(series), "series": series}
 
 
 def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
@@ -192,7 +217,8 @@ def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
                      f"{ceiling['requests_per_s']:.0f} push requests/s")
     head = ("| N | mix | db | dispatchers | reminders/s (sending) | reminders/s (wall) | "
             "push calls | multicast calls | push/s | vs 2,000/s | vs fake ceiling | 429s | "
-            "duplicates | missed | peak RSS MiB (largest process) |")
+            "duplicates | missed | peak RSS MiB (largest process) | most requests in 1 s | "
+            "stalled tenths of a second |")
     lines += ["", head, "|" + "---|" * (head.count("|") - 1)]
     for r in runs:
         push_rate = r["push_accepted_per_s"] or 0.0
@@ -203,7 +229,8 @@ def report(runs: list[dict[str, Any]], ceiling: dict[str, float] | None) -> str:
             f"{r['reminders_per_s_wall']:,.0f} | {r['push_calls']:,} | "
             f"{r['multicast_calls']:,} | {push_rate:,.0f} | {push_rate / PUSH_LIMIT:.0%} | "
             f"{vs_ceiling} | {r['429s']:,} | {r['duplicates']} | {r['n'] - r['people']} | "
-            f"{r['peak_rss_mib']:.0f} |"
+            f"{r['peak_rss_mib']:.0f} | {r.get('max_requests_in_1s', '-')} | "
+            f"{r.get('stalled_tenths', '-')} of {r.get('tenths', '-')} |"
         )
     if len(runs) > 1:
         small, large = runs[0], runs[-1]
@@ -225,15 +252,23 @@ def main() -> None:
                         help="how long to measure the fake's own ceiling (0: skip)")
     parser.add_argument("--processes", type=int, default=1,
                         help="dispatcher processes at once, each with 1/P of LINE's rates")
+    parser.add_argument("--fake", choices=["fast", "recording"], default="fast",
+                        help="fast: tests/support/fast_fake_line.py (counters only); "
+                             "recording: tests/support/fake_line_server.py (keeps every request)")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="py-spy profile of the dispatcher: .svg, .json (speedscope), .txt "
+                             "(collapsed stacks)")
     parser.add_argument("--json", action="store_true", help="also print every run as JSON")
     args = parser.parse_args()
     db_kind = args.db or ("postgres" if pg_available() else "sqlite")
+    module = {"fast": "tests.support.fast_fake_line",
+              "recording": "tests.support.fake_line_server"}[args.fake]
 
-    with dr.FakeServer("--line-limits") as fake:
+    with dr.FakeServer("--line-limits", module=module) as fake:
         ceiling = fake_ceiling(fake, args.ceiling_seconds) if args.ceiling_seconds else None
         runs = []
         for n in args.n:
-            result = run_one(n, args.mix, db_kind, fake, args.processes)
+            result = run_one(n, args.mix, db_kind, fake, args.processes, args.profile)
             runs.append(result)
             print(f"N={n:,}: {result['output']}", file=sys.stderr, flush=True)
             bad = (result["duplicates"], result["n"] - result["people"],

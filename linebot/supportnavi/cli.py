@@ -41,6 +41,7 @@ def reminders_dispatch(
 ) -> None:
     """Push due reminders: once, or every --interval seconds until stopped."""
     import asyncio
+    import gc
     from datetime import UTC, datetime
 
     settings = Settings()
@@ -69,6 +70,10 @@ def reminders_dispatch(
                             max_connections=settings.dispatch_concurrency)
         dispatcher = make_dispatcher(db, sender, load_scenarios(settings.scenarios_dir),
                                      settings.model_copy(update={"workers": 1}))
+        # what start-up loaded stays: out of the collector's sight, a full collection (each a
+        # pause in the sending, then a burst) no longer walks it (see create_app)
+        gc.collect()
+        gc.freeze()
         try:
             while True:
                 report = await dispatcher.run_once(fixed or datetime.now(UTC))

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
     # JSON lines for machines (the default); `text` for a person reading a terminal
     log_format: Literal["json", "text"] = Field(default="json", alias="SUPPORTNAVI_LOG_FORMAT")
+    # at most this many webhook events (and delivery outcomes) share one transaction
+    event_batch_max: int = Field(default=64, ge=1, alias="SUPPORTNAVI_EVENT_BATCH")
     # The reminder dispatcher: inside `serve` unless turned off (`serve --no-dispatcher`).
     dispatcher: bool = Field(default=True, alias="SUPPORTNAVI_DISPATCHER")
     dispatch_interval_seconds: float = Field(default=30.0, gt=0,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from linebot.v3.messaging import MulticastRequest, PushMessageRequest
+from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
 
 from supportnavi.engine import OutText, QuickReply
 from supportnavi.line.sender import LineSender, to_sdk
@@ -90,6 +90,39 @@ async def test_the_fast_bodies_are_the_sdks_byte_for_byte(line: Line):
         assert headers["X-Line-Retry-Key"] == key
     # one serialisation of the messages, for both requests
     assert len(sender._json) == 1
+
+
+@pytest.mark.parametrize("label, data", [
+    ("このリマインダーを止める", "v=1&k=stop%3Atrial_cancel%3A2026-12-05"),
+    ('"quoted" \\ back', ""), ("x" * 20, "a=b&c=\u00e9\n"), ("", "data"),
+])
+async def test_a_postback_button_is_the_sdks_dict(label: str, data: str):
+    message = OutText("本文", (QuickReply(label, "postback", data=data),
+                             QuickReply("開く", "uri", uri="https://www.amazon.co.jp/")))
+    sender = LineSender("http://127.0.0.1:9", "token")
+    try:
+        fast = json.dumps(sender._message_dict(message))
+    finally:
+        await sender.close()
+    assert fast == json.dumps(to_sdk([message])[0].to_dict())
+
+
+async def test_a_fast_reply_is_the_sdks_byte_for_byte_and_a_used_token_says_so(line: Line):
+    sender = LineSender(line.url, "the-token", max_connections=4)
+    try:
+        assert (await sender.reply("token-1", MESSAGES)).ok
+        await sender._call("reply", sender._api.reply_message_with_http_info(
+            ReplyMessageRequest(reply_token="token-1", messages=to_sdk(MESSAGES))))
+        line.answer = (400, {"message": "Invalid reply token"})
+        refused = await sender.reply("token-1", MESSAGES)
+    finally:
+        await sender.close()
+    fast, sdk, _ = line.bodies
+    assert fast == sdk
+    assert request_errors("POST", "/v2/bot/message/reply", json.loads(fast)) == []
+    assert line.headers[0]["Authorization"] == "Bearer the-token"
+    assert "X-Line-Retry-Key" not in line.headers[0]  # a reply has no retry key
+    assert (refused.ok, refused.status, refused.token_invalid) == (False, 400, True)
 
 
 async def test_a_409_is_sent_and_other_answers_keep_lines_message(line: Line):

@@ -31,11 +31,13 @@ SHARED_GROUPS = 10  # the shared mix: by default ten (kind, given date) pairs
 
 
 class FakeServer:
-    """`python -m tests.support.fake_line_server ARGS` on 127.0.0.1, until `stop()`."""
+    """`python -m tests.support.fake_line_server ARGS` on 127.0.0.1, until `stop()`; or, with
+    `module="tests.support.fast_fake_line"`, the fast fake (counters only, same `/_harness`
+    stats, config and reset)."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, module: str = "tests.support.fake_line_server") -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.fake_line_server", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT, stdout=subprocess.PIPE, text=True, env=_child_env(),
         )
         assert self.proc.stdout is not None

@@ -3,8 +3,9 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,8 +26,10 @@ from supportnavi.engine.model import (
     StopReminder,
 )
 from supportnavi.store import incidents, repo
+from supportnavi.store.batch import BatchStore, StateRow, UserRow, batch_store
 from supportnavi.store.db import Database, as_utc
-from supportnavi.store.models import ConversationState, Outbox, Reminder, StepRecord, User
+from supportnavi.store.group_commit import GroupCommit, ItemFailed
+from supportnavi.store.models import Reminder
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +38,45 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """How sending a delivery went, to be written on its outbox row."""
+
+    outbox_id: str
+    ok: bool
+    error: str | None
+
+
+@dataclass
+class _Batch:
+    """What one transaction's events read and will write, so that a person's second event in
+    it sees what their first changed, and every table is written once at the end."""
+
+    store: BatchStore
+    users: dict[str, UserRow]
+    states: dict[str, StateRow]
+    saves: dict[str, int] = field(default_factory=dict)  # per person: events that saved state
+    touched: set[str] = field(default_factory=set)  # people whose reminders changed here
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write(self, now: datetime) -> None:
+        await self.store.save_states({u: (self.states[u], n) for u, n in self.saves.items()},
+                                     now)
+        await self.store.add_steps(self.steps)
+        await self.store.add_outbox(self.outbox)
+
+
 class ConversationService:
-    """Handles one event in one transaction: lock the user, skip a seen event, load the
-    state, advance it, save state, history and outgoing messages, commit. Sending happens
-    after the commit (see `deliver`)."""
+    """Handles each event in a transaction: lock the user, skip a seen event, load the state,
+    advance it, save state, history and outgoing messages, commit. Sending happens after the
+    commit (see `deliver`).
+
+    Events handled at the same time share one transaction (a group commit, `_commit`): one
+    writer takes every event queued while the last transaction committed, handles them one
+    after another in arrival order (a person's events in the order they came), and answers
+    each only once the transaction holding it has committed. A failing event is taken out and
+    the others are done again without it."""
 
     def __init__(
         self,
@@ -48,6 +86,7 @@ class ConversationService:
         clock: Callable[[], datetime] = utcnow,
         planner: Planner | None = None,
         classifier: Classifier | None = None,
+        batch_max: int = 64,
     ) -> None:
         self.db = db
         self.scenarios = scenarios
@@ -55,6 +94,11 @@ class ConversationService:
         self.clock = clock
         self.planner = planner  # None: no reminders are offered
         self.classifier = classifier  # None: typed text is routed by names and keywords only
+        self._commits: GroupCommit[InboundEvent | _Finished, Delivery | None] = GroupCommit(
+            db, self._commit, max_items=batch_max, name="conversation-writer")
+
+    async def close(self) -> None:
+        await self._commits.close()
 
     async def handle(self, event: InboundEvent) -> Delivery | None:
         if event.standby:
@@ -63,68 +107,98 @@ class ConversationService:
         if event.user_key is None:
             log.info("event %s (%s) has no source: ignored", event.event_id, event.source_type)
             return None
+        return await self._commits.submit(event)
+
+    async def _commit(
+        self, session: AsyncSession, items: Sequence[InboundEvent | _Finished],
+    ) -> list[Delivery | None]:
+        """One transaction's work: the outcomes of sent deliveries, then each event in turn."""
         now = self.clock()
-        async with self.db.transaction() as session:
-            user = await repo.lock_user(session, event.user_key, now)
-            if await repo.already_processed(session, event.event_id):
-                log.info("event %s already processed: skipped", event.event_id)
-                return None
-            repo.mark_processed(session, event.event_id, event.user_key, event.source_type, now)
-            user.last_seen = now
+        store = await batch_store(session)
+        await store.finish_outboxes(
+            [(i.outbox_id, i.ok, i.error) for i in items if isinstance(i, _Finished)], now)
+        events = [i for i in items if isinstance(i, InboundEvent)]
+        if not events:
+            return [None] * len(items)
+        fresh = await store.claim_events(
+            [(e.event_id, e.user_key, e.source_type[:32]) for e in events], now)
+        users = await store.lock_users([e.user_key for e in events if e.user_key], now)
+        states = await store.load_states(
+            [e.user_key for e in events if e.user_key and e.input is not None
+             and e.event_id in fresh])
+        batch = _Batch(store, users, states)
+        results: list[Delivery | None] = []
+        for index, item in enumerate(items):
+            if not isinstance(item, InboundEvent):
+                results.append(None)
+            elif item.event_id not in fresh:
+                log.info("event %s already processed: skipped", item.event_id)
+                results.append(None)
+            else:
+                fresh.discard(item.event_id)  # a second copy in this batch is a redelivery
+                try:
+                    results.append(await self._handle_one(session, batch, item, now))
+                except Exception as exc:
+                    raise ItemFailed(index) from exc
+        await batch.write(now)
+        return results
 
-            if event.type == "unfollow":
-                user.status, user.blocked_at = "blocked", now
-                await repo.skip_pending_reminders(session, event.user_key)
-                return None
-            if event.type == "follow":
-                user.status, user.blocked_at = "active", None
-            if event.input is None:
-                log.info("event %s of type %s: nothing to do", event.event_id, event.source_type)
-                return None
+    async def _handle_one(
+        self, session: AsyncSession, batch: _Batch, event: InboundEvent, now: datetime,
+    ) -> Delivery | None:
+        assert event.user_key is not None
+        user = batch.users[event.user_key]
+        if event.type == "unfollow":
+            user.status = "blocked"
+            await batch.store.set_user_status(user.id, "blocked", now)
+            await repo.skip_pending_reminders(session, event.user_key)
+            return None
+        if event.type == "follow" and user.status != "active":
+            user.status = "active"
+            await batch.store.set_user_status(user.id, "active", None)
+        if event.input is None:
+            log.info("event %s of type %s: nothing to do", event.event_id, event.source_type)
+            return None
 
-            row = await repo.load_state(session, event.user_key)
-            state = _to_state(row)
-            context = Context(planner=self.planner, classifier=self.classifier,
-                              window=_window(user))
-            outcome = _advance(self.scenarios, state, event.input, now, context)
-            if outcome.needs_reminders:
-                # Only inputs that touch reminders pay for reading them.
+        row = batch.states.get(user.id)
+        state = _to_state(row)
+        context = Context(planner=self.planner, classifier=self.classifier,
+                          window=_window(user))
+        outcome = _advance(self.scenarios, state, event.input, now, context)
+        if outcome.needs_reminders:
+            # Only inputs that touch reminders pay for reading them; a person this very
+            # transaction created has none.
+            pending: list[Reminder] = []
+            skipped: list[Reminder] = []
+            if not user.new or user.id in batch.touched:
                 pending = await repo.reminders_of(session, event.user_key)
                 skipped = await self._live_skipped(session, event.user_key, now)
-                context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
-                outcome = _advance(self.scenarios, state, event.input, now, context)
-            await self._apply(session, user, outcome.effects, now)
-            if row is None:
-                row = ConversationState(user_id=event.user_key, data={}, updated_at=now)
-                session.add(row)
-            row.route, row.node = outcome.state.route, outcome.state.node
-            row.data = {
-                "stack": [list(p) for p in outcome.state.stack],
-                "vars": outcome.state.vars,
-            }
-            row.updated_at = now
-            repo.add_steps(
-                session,
-                [
-                    StepRecord(
-                        user_id=event.user_key, at=now, kind=s.kind, route=s.route, node=s.node,
-                        resolved=outcome.resolved[:128], event_id=event.event_id,
-                    )
-                    for s in outcome.steps
-                ],
-            )
-            if not outcome.messages or user.status == "blocked":
-                return None
-            outbox = Outbox(
-                id=str(uuid.uuid4()),
-                user_id=event.user_key,
-                event_id=event.event_id,
-                reply_token=event.reply_token,
-                messages=dump_messages(outcome.messages),
-                created_at=now,
-            )
-            repo.add_outbox(session, outbox)
-        return Delivery(outbox.id, event.user_key, event.reply_token, outcome.messages)
+            context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
+            outcome = _advance(self.scenarios, state, event.input, now, context)
+        if outcome.effects:
+            batch.touched.add(user.id)
+            await self._apply(session, batch.store, user, outcome.effects, now)
+        batch.states[user.id] = StateRow(
+            outcome.state.route, outcome.state.node,
+            {"stack": [list(p) for p in outcome.state.stack], "vars": outcome.state.vars},
+            (row.version if row else 0) + 1,
+        )
+        batch.saves[user.id] = batch.saves.get(user.id, 0) + 1
+        batch.steps.extend(
+            {"user_id": user.id, "at": now, "kind": s.kind, "route": s.route, "node": s.node,
+             "resolved": outcome.resolved[:128], "event_id": event.event_id}
+            for s in outcome.steps
+        )
+        if not outcome.messages or user.status == "blocked":
+            return None
+        outbox_id = str(uuid.uuid4())
+        batch.outbox.append({
+            "id": outbox_id, "user_id": user.id, "event_id": event.event_id,
+            "reply_token": event.reply_token, "messages": dump_messages(outcome.messages),
+            "status": "pending", "attempts": 0, "error": None, "created_at": now,
+            "sent_at": None,
+        })
+        return Delivery(outbox_id, user.id, event.reply_token, outcome.messages)
 
     async def _live_skipped(
         self, session: AsyncSession, user_id: str, now: datetime
@@ -141,7 +215,8 @@ class ConversationService:
         return [r for r in rows if r.deadline >= today]
 
     async def _apply(
-        self, session: AsyncSession, user: User, effects: Sequence[Effect], now: datetime
+        self, session: AsyncSession, store: BatchStore, user: UserRow,
+        effects: Sequence[Effect], now: datetime,
     ) -> None:
         """Do to the person's reminders what the engine decided."""
         for effect in effects:
@@ -154,6 +229,7 @@ class ConversationService:
                 await repo.cancel_reminders(session, user.id)
             elif isinstance(effect, SetWindow):
                 user.push_start_hour, user.push_end_hour = effect.start, effect.end
+                await store.set_push_window(user.id, effect.start, effect.end)
             elif isinstance(effect, Revive):
                 rows = await self._live_skipped(session, user.id, now)
                 repo.revive_reminders(rows, now, keep=effect.keep)
@@ -171,10 +247,10 @@ class ConversationService:
         if not result.ok:
             log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
                         result.error)
-        async with self.db.transaction() as session:
-            await repo.finish_outbox(
-                session, delivery.outbox_id, ok=result.ok, error=result.error, now=self.clock()
-            )
+        # written with the next events' transaction (or alone after a moment), and awaited: a
+        # delivery is over once it is marked
+        await self._commits.submit(_Finished(delivery.outbox_id, result.ok, result.error),
+                                   lazy=True)
         if not result.ok:
             await incidents.record(self.db, "delivery",
                                    incidents.code_of_send(result.status, result.error),
@@ -205,7 +281,7 @@ def _advance(
         raise failed.with_traceback(exc.__traceback__) from None
 
 
-def _window(user: User) -> tuple[int, int]:
+def _window(user: UserRow) -> tuple[int, int]:
     if user.push_start_hour is None or user.push_end_hour is None:
         return (9, 21)
     return (user.push_start_hour, user.push_end_hour)
@@ -223,7 +299,7 @@ def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:
     return tuple(found.values())
 
 
-def _to_state(row: ConversationState | None) -> State:
+def _to_state(row: StateRow | None) -> State:
     if row is None:
         return State()
     data = row.data or {}

@@ -1,11 +1,12 @@
 """Sending messages to LINE's Messaging API.
 
-Replies go through the SDK's AsyncMessagingApi. The reminder dispatcher's pushes and
-multicasts take a faster path: each distinct message list is turned into JSON once, by the
-SDK's own models (`to_sdk(...)` and `.to_dict()`, so the body is the one the SDK would send),
-and posted with one shared aiohttp session. Building and validating the SDK's pydantic request
-models for every request, and its `trust_env` session, cost about 1 ms per request, which
-kept one dispatcher at about a quarter of LINE's 2,000 pushes/s.
+Replies, pushes and multicasts take a fast path: each distinct message list is turned into
+JSON once, by the SDK's own models (`to_sdk(...)` and `.to_dict()`, so the body is the one the
+SDK would send), and posted with one shared aiohttp session. Building and validating the SDK's
+pydantic request models for every request, and its `trust_env` session (a proxy and netrc
+lookup in a thread per request), cost about 1 ms per request: a quarter of LINE's 2,000
+pushes/s for one dispatcher, and the largest part of a webhook event's reply. A bot's screens
+repeat (the menu, a route's steps), so most replies reuse a JSON made before.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from linebot.v3.messaging import (
     PostbackAction,
     QuickReply,
     QuickReplyItem,
-    ReplyMessageRequest,
     TextMessage,
     URIAction,
 )
@@ -67,8 +67,10 @@ class LineSender:
         await self._client.close()
 
     async def reply(self, reply_token: str, messages: list[OutText]) -> SendResult:
-        request = ReplyMessageRequest(reply_token=reply_token, messages=to_sdk(messages))
-        return await self._call("reply", self._api.reply_message_with_http_info(request))
+        # the same keys, in the same order, as ReplyMessageRequest's JSON
+        body = (f'{{"replyToken": {json.dumps(reply_token)}, '
+                f'"messages": {self.messages_json(messages)}, "notificationDisabled": false}}')
+        return await self._post("reply", body, None)
 
     async def push(self, to: str, messages: list[OutText], retry_key: str) -> SendResult:
         # the same keys, in the same order, as PushMessageRequest's JSON
@@ -86,7 +88,8 @@ class LineSender:
 
     def messages_json(self, messages: list[OutText]) -> str:
         """The messages as the SDK serialises them, made once per distinct list (the
-        dispatcher renders a reminder's text once and sends it to many)."""
+        dispatcher renders a reminder's text once and sends it to many; a screen's reply is
+        the same for everyone who reaches it)."""
         key = tuple(messages)
         found = self._json.get(key)
         if found is None:
@@ -96,12 +99,17 @@ class LineSender:
         return found
 
     def _message_dict(self, message: OutText) -> dict[str, Any]:
-        """TextMessage(...).to_dict(), with each quick-reply item serialised by the SDK once:
-        a reminder's text is its own, but its buttons repeat across thousands of pushes."""
+        """TextMessage(...).to_dict(), with each link or date-picker item serialised by the SDK
+        once (they repeat across thousands of pushes), and postback items, the SDK's dict
+        written out (every reminder has a stop button of its own: one pydantic model each was
+        a tenth of a push's CPU)."""
         if not message.quick_replies:
             return {"type": "text", "text": message.text}
         items = []
         for reply in message.quick_replies:
+            if reply.kind == "postback":
+                items.append(_postback_item(reply))
+                continue
             item = self._items.get(reply)
             if item is None:
                 if len(self._items) >= 10_000:
@@ -119,12 +127,13 @@ class LineSender:
             )
         return self._session
 
-    async def _post(self, op: str, body: str, retry_key: str) -> SendResult:
+    async def _post(self, op: str, body: str, retry_key: str | None) -> SendResult:
         headers = {
             "Authorization": f"Bearer {self._access_token}",
             "Content-Type": "application/json",
-            "X-Line-Retry-Key": retry_key,
         }
+        if retry_key is not None:
+            headers["X-Line-Retry-Key"] = retry_key
         try:
             async with self._http().post(f"{self._base_url}/v2/bot/message/{op}",
                                          data=body.encode(), headers=headers) as response:
@@ -198,6 +207,13 @@ def external(uri: str) -> str:
              if k != "openExternalBrowser"]
     query.append(("openExternalBrowser", "1"))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _postback_item(q: EngineQuickReply) -> dict[str, Any]:
+    """`_item(q).to_dict()` for a postback button: the same keys, in the same order
+    (tests/reminders/test_sender_fast_path.py holds them to the SDK's)."""
+    return {"action": {"type": "postback", "label": q.label, "data": q.data,
+                       "displayText": q.label}, "type": "action"}
 
 
 def _item(q: EngineQuickReply) -> QuickReplyItem:

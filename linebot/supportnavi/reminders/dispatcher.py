@@ -83,6 +83,11 @@ class Rate:
     aiolimiter's leaky bucket drains at 95% of the rate and holds at most 5% of it as a burst,
     so a burst plus a full second of steady sending still stays under the limit (for rates of
     2/s and up). `slow_down()` halves it (a 429 from LINE) until `slowdown` seconds pass.
+
+    Requests take their turn from the bucket `chunk` at a time (a tenth of the burst: 10 at
+    2,000/s), and the next callers use what one took: one limiter wait per ten requests
+    instead of one each, which were an eighth of a push's CPU with 64 sends waiting. At most
+    `chunk - 1` taken turns are unused at any moment, so the bucket drains that much slower.
     """
 
     BURST = 0.05
@@ -100,13 +105,17 @@ class Rate:
         self.slowdowns = 0
         self._clock = clock
         self._last_halved: float | None = None
-        self._limiter = self._make(per_second)
+        self._limiter, self.chunk = self._make(per_second)
+        self._banked = 0  # turns taken from the bucket, not yet used
+        self._refill = asyncio.Lock()
+        self._primed = False
 
     @classmethod
-    def _make(cls, rate: float) -> AsyncLimiter:
+    def _make(cls, rate: float) -> tuple[AsyncLimiter, int]:
         burst = max(1.0, rate * cls.BURST)
-        drain = max(rate - burst, rate / 2)
-        return AsyncLimiter(burst, burst / drain)
+        chunk = max(1, int(burst // 10))
+        drain = max(rate - burst - (chunk - 1), rate / 2)
+        return AsyncLimiter(burst, burst / drain), chunk
 
     @property
     def limiter(self) -> AsyncLimiter:
@@ -117,7 +126,23 @@ class Rate:
             self.slow_until = None
             await self._set(self.limit)  # the slow-down is over
             log.info("LINE rate back to %.0f requests/s", self.limit)
-        await self._limiter.acquire()
+        while self._banked <= 0:
+            async with self._refill:  # one caller waits on the bucket, the others on it
+                if not self._primed:
+                    # Start full, as after a slow-down: a process that just started (or came
+                    # back after a crash) cannot know what went out in the last second, and a
+                    # first burst on top of a full second was the one window LINE saw over
+                    # its limit.
+                    self._primed = True
+                    await self._limiter.acquire(self._limiter.max_rate)
+                if self._banked > 0:
+                    break
+                limiter, chunk = self._limiter, self.chunk
+                await limiter.acquire(chunk)
+                if limiter is not self._limiter:
+                    return  # slowed down meanwhile: use one turn, keep none
+                self._banked += chunk
+        self._banked -= 1
 
     async def slow_down(self) -> None:
         """LINE answered 429 for the rate: halve it, at most once a second (requests already in
@@ -134,10 +159,11 @@ class Rate:
 
     async def _set(self, rate: float) -> None:
         self.current = rate
-        limiter = self._make(rate)
+        limiter, chunk = self._make(rate)
         # start full: a new bucket must not grant a fresh burst on top of what just went out
         await limiter.acquire(limiter.max_rate)
-        self._limiter = limiter
+        self._limiter, self.chunk, self._banked = limiter, chunk, 0
+        self._primed = True
 
 
 @dataclass(frozen=True)
