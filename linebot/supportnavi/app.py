@@ -8,11 +8,15 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from supportnavi.conversation.events import SendResult
+from supportnavi.conversation.ports import ObservedSender
+from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
@@ -24,6 +28,7 @@ from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import health, metrics, webhook
+from supportnavi.web.metrics import DELIVERIES
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,7 @@ class Services:
     conversation: ConversationService
     fake_line: FakeLine | None
     dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
+    relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url,
+                      sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         sender = LineSender(
             settings.effective_line_api_base_url(), settings.access_token,
             timeout=settings.line_timeout_seconds,
@@ -59,8 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # thread, before the first request (1-2 s), not inside the first person's reply.
         classifier = ExampleClassifier.for_scenarios(scenarios)
         await asyncio.to_thread(classifier.load)
-        conversation = ConversationService(db, scenarios, sender, planner=planner,
+        counted = ObservedSender(sender, _count_delivery)
+        conversation = ConversationService(db, scenarios, counted, planner=planner,
                                            classifier=classifier)
+        # a claim outlasts a page of sends: each row is a reply and maybe a push, at once
+        lease = timedelta(seconds=2 * settings.line_timeout_seconds + 10)
+        relay = (Relay(db, counted, grace=timedelta(seconds=settings.relay_grace_seconds),
+                       lease=lease) if settings.relay else None)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
         app.state.services = Services(
@@ -72,7 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             conversation=conversation,
             fake_line=fake_line,
             dispatcher=dispatcher,
+            relay=relay,
         )
+        relaying = None
+        if relay is not None:
+            relaying = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds),
+                                           name="outbox-relay")
         dispatching = None
         if dispatcher is not None:
             dispatching = asyncio.create_task(
@@ -80,15 +97,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 name="reminder-dispatcher",
             )
         mode = "simulator (fake LINE API in-process)" if fake_line else "LINE"
-        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s", mode,
-                 len(scenarios.routes), "on" if dispatcher else "off")
+        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s, relay %s",
+                 mode, len(scenarios.routes), "on" if dispatcher else "off",
+                 "on" if relay else "off")
         try:
             yield
         finally:
-            if dispatching is not None:
-                dispatching.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await dispatching
+            for task in (dispatching, relaying):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             await sender.close()
             await db.dispose()
 
@@ -104,6 +123,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "bad request", "errors": exc.errors()}, 400)
 
     return app
+
+
+def _count_delivery(_op: str, result: SendResult) -> None:
+    DELIVERIES.labels("true" if result.ok else "false").inc()
 
 
 def create_app_from_env() -> FastAPI:

@@ -31,6 +31,11 @@ class SendResult:
     # the reply token was refused (expired or used): a push is the only way left
     token_invalid: bool = False
 
+    @property
+    def retryable(self) -> bool:
+        """LINE did not take it, or may have without saying so: 5xx, 429 or no answer."""
+        return not self.ok and (self.status is None or self.status >= 500 or self.status == 429)
+
 
 @dataclass(frozen=True)
 class Delivery:

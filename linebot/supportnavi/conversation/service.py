@@ -159,22 +159,31 @@ class ConversationService:
                 repo.revive_reminders(rows, now, keep=effect.keep)
 
     async def deliver(self, delivery: Delivery) -> None:
-        """Send what a committed event decided. A refused or expired reply token falls back to a
-        push whose X-Line-Retry-Key is the outbox id, so a retry can never send it twice."""
+        """Send what a committed event decided, reply token first. A refused token falls back to
+        a push whose X-Line-Retry-Key is the outbox id, written down before it goes. What LINE
+        could not take (5xx, 429, no answer) stays pending for the relay: conversation/relay.py
+        says why a retry never sends anything twice."""
         result = None
         if delivery.reply_token:
             result = await self.sender.reply(delivery.reply_token, delivery.messages)
         if result is None or result.token_invalid:
+            if delivery.reply_token and not await self._switch_to_push(delivery.outbox_id):
+                return  # a relay has taken the row: it decides from here
             result = await self.sender.push(
                 delivery.user_key, delivery.messages, retry_key=delivery.outbox_id
             )
         if not result.ok:
             log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
                         result.error)
+        outcome: repo.OutboxOutcome = (
+            "sent" if result.ok else "retry" if result.retryable else "failed")
         async with self.db.transaction() as session:
-            await repo.finish_outbox(
-                session, delivery.outbox_id, ok=result.ok, error=result.error, now=self.clock()
-            )
+            await repo.finish_outbox(session, delivery.outbox_id, outcome, error=result.error,
+                                     now=self.clock())
+
+    async def _switch_to_push(self, outbox_id: str) -> bool:
+        async with self.db.transaction() as session:
+            return await repo.switch_outbox_to_push(session, outbox_id)
 
     async def deliver_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:

@@ -90,6 +90,10 @@ class Outbox(Base):
     error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the relay may next take the row (conversation/relay.py): a relay's lease while it
+    # sends, then the backoff after LINE's trouble. NULL: no relay has touched it yet, so the
+    # webhook's own delivery may still switch it from reply to push.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)
 

@@ -1,0 +1,26 @@
+"""the outbox relay's lease and backoff
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-12-01 09:00:00
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+# 0005 is another branch's; when both are merged this one follows it (down_revision = "0005")
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # when the relay may next touch a pending row: a relay's claim while it sends, then the
+    # backoff after LINE's trouble; NULL: no relay has touched it (the webhook's own try)
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("next_attempt_at")
