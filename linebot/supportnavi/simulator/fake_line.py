@@ -29,7 +29,9 @@ MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
 LINE_RATE_LIMITS = {"push": 2000, "multicast": 200}
 
 
-FaultKind = str  # "error" (500) | "rate_limited" (429) | "timeout" (no answer) | "slow"
+# "error" (500) | "rate_limited" (429) | "timeout" (no answer) | "slow" | "expired" (a reply
+# token refused as too old, on its first use)
+FaultKind = str
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Faults:
     rate_limited: float = 0.0  # 429 "The API rate limit has been exceeded."
     timeout: float = 0.0  # no answer until the client hangs up (or `hang_seconds`)
     slow: float = 0.0  # the right answer, `slow_seconds` late
+    expired: float = 0.0  # replies only: "Invalid reply token", the token too old to use
     taken: float = 0.5  # of the 500s and timeouts, the share LINE took all the same
     slow_seconds: float = 1.0
     hang_seconds: float = 30.0
@@ -52,7 +55,7 @@ class Faults:
         """The trouble for one request (None: none), and whether LINE takes it anyway."""
         roll = self._random.random()
         taken = self._random.random() < self.taken
-        for kind in ("error", "rate_limited", "timeout", "slow"):
+        for kind in ("error", "rate_limited", "timeout", "slow", "expired"):
             chance: float = getattr(self, kind)
             if roll < chance:
                 return kind, taken
@@ -61,8 +64,8 @@ class Faults:
 
     @classmethod
     def parse(cls, config: dict[str, Any]) -> Faults:
-        known = {"error", "rate_limited", "timeout", "slow", "taken", "slow_seconds",
-                 "hang_seconds", "seed"}
+        known = {"error", "rate_limited", "timeout", "slow", "expired", "taken",
+                 "slow_seconds", "hang_seconds", "seed"}
         unknown = set(config) - known
         if unknown:
             raise ValueError(f"unknown fault settings: {sorted(unknown)}")
@@ -166,7 +169,7 @@ class FakeLine:
         if faults is None:
             return None, False
         kind, taken = faults.draw()
-        if kind is None:
+        if kind is None or (kind == "expired" and op != "reply"):
             return None, False
         self.faulted[f"{op}:{kind}"] += 1
         if kind == "slow":
@@ -174,6 +177,8 @@ class FakeLine:
             return None, False
         if kind == "rate_limited":
             return JSONResponse({"message": RATE_LIMIT_MESSAGE}, 429), False
+        if kind == "expired":
+            return JSONResponse({"message": "Invalid reply token"}, 400), False
         if kind == "timeout":
             return JSONResponse({"message": "timeout"}, 504), taken  # answered only after _hang
         return JSONResponse({"message": "fake random error 500"}, 500), taken
@@ -243,6 +248,9 @@ class FakeLine:
             if not token or token in self.used_reply_tokens:
                 return JSONResponse({"message": "Invalid reply token"}, 400)
             trouble, taken = await self._trouble("reply", request)
+            if trouble is not None and trouble.status_code == 400:  # expired: for good
+                self.used_reply_tokens.add(token)
+                return trouble
             if trouble is not None:
                 if taken and token not in self.used_reply_tokens:
                     self.used_reply_tokens.add(token)
