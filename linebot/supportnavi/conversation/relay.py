@@ -122,8 +122,8 @@ class Relay:
                              "retried %d, failed %d", report.replied, report.used,
                              report.pushed, report.retried, report.failed)
             except Exception as exc:  # the database is down: say so, try again next time
-                log.warning("outbox relay pass failed (%s: %s); next in %.0f s",
-                            type(exc).__name__, exc, interval)
+                log.warning("outbox relay pass failed (%s: %s); next in %g s",
+                            type(exc).__name__, str(exc).splitlines()[0], interval)
             await asyncio.sleep(interval)
 
     async def run_once(self) -> RelayReport:

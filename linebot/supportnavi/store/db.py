@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5.0
+HEALTH_PROBE_S = 1.0  # /healthz: how long SQLite's write lock may keep the check waiting
 
 
 class Database:
@@ -29,6 +31,7 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _ensure_parent_dir(self.url.database)
@@ -59,8 +62,34 @@ class Database:
         async with self._sqlite_writer, self.sessions() as session, session.begin():
             yield session
 
+    async def check(self) -> None:
+        """Raise unless the database would take an event's transaction now. PostgreSQL: it
+        answers. SQLite: reads go on in WAL mode while another process holds the write lock,
+        so the check takes the write lock itself (and lets go at once), waiting at most
+        `HEALTH_PROBE_S`, on its own connection, outside this process's queue of writers."""
+        if not self.is_sqlite:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return
+        database = self.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return  # nothing another connection could open, or lock
+        await asyncio.to_thread(_sqlite_write_probe, database,
+                                min(HEALTH_PROBE_S, self._busy_timeout_s))
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _sqlite_write_probe(path: str, timeout: float) -> None:
+    if not Path(path).exists():
+        raise FileNotFoundError(path)
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
 
 
 def _ensure_parent_dir(database: str | None) -> None:
