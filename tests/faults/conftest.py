@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from supportnavi.app import create_app
 from supportnavi.simulator.fake_line import FakeLine
-from tests.conftest import Served, bot_settings
+from tests.conftest import Served, _pg_admin_at, bot_settings
 
 
 class ThreadedBot:
@@ -67,3 +67,11 @@ def threaded_bot(db_url: str) -> Iterator[ThreadedBot]:
     bot = ThreadedBot(db_url)
     yield bot
     bot.close()
+
+
+@pytest.fixture
+def pg_url(pg_database: str) -> str:
+    """The test PostgreSQL alone (for tests of what only it does), emptied."""
+    tables = "users, conversation_states, step_history, processed_events, outbox, reminders"
+    asyncio.run(_pg_admin_at(pg_database, f"TRUNCATE {tables} CASCADE"))
+    return pg_database

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from supportnavi.app import create_app
-from tests.conftest import Served, _pg_admin_at, bot_settings
+from tests.conftest import Served, bot_settings
 from tests.faults.checks import received, row_counts, snapshot, wait_until_sent
 from tests.support.load import plan_people, redelivered, signed
 
@@ -152,13 +152,6 @@ async def test_sqlite_locked_by_another_process_answers_500_then_recovers(
 
     async with Served(app) as bot:
         await _outage_then_recovery(db_url, bot.url, fake, outage, app.state.services.scenarios)
-
-
-@pytest.fixture
-def pg_url(pg_database: str) -> str:
-    tables = "users, conversation_states, step_history, processed_events, outbox, reminders"
-    asyncio.run(_pg_admin_at(pg_database, f"TRUNCATE {tables} CASCADE"))
-    return pg_database
 
 
 @pytest.mark.postgres

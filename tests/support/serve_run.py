@@ -32,7 +32,7 @@ class ServeProcess:
         self.line_url = line_url
         self.log = log
         self.args = args
-        self.env = dispatch_env(db_url, line_url, **extra)
+        self.env = {**dispatch_env(db_url, line_url), **extra}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
