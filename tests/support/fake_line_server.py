@@ -185,7 +185,11 @@ class Harness:
             if "reply_delay" in config:
                 self.reply_delay = float(config["reply_delay"])
             if "faults" in config:  # {"reply": {"error": 0.2, ...}, "push": {...}}, {}: none
-                self.fake.faults = {op: Faults.parse(f) for op, f in config["faults"].items()}
+                try:
+                    self.fake.faults = {op: Faults.parse(f) for op, f in config["faults"].items()}
+                except (ValueError, TypeError, AttributeError) as exc:
+                    await _json(send, 400, {"message": f"bad faults: {exc}"})
+                    return
             await _json(send, 200, {"delay": self.delay, "limits": self.fake.rate_limits,
                                     "reply_delay": self.reply_delay,
                                     "faults": sorted(self.fake.faults)})
