@@ -1,4 +1,4 @@
-"""the outbox relay's lease and backoff
+"""the outbox relay's lease and backoff, and whether a reply may have gone unheard
 
 Revision ID: 0006
 Revises: 0004
@@ -19,8 +19,13 @@ def upgrade() -> None:
     # backoff after LINE's trouble; NULL: no relay has touched it (the webhook's own try)
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True))
+        # a reply with the row's token may have reached LINE unheard: rows already there may
+        # have had their reply tried, so true
+        batch.add_column(sa.Column("reply_maybe_sent", sa.Boolean(), nullable=False,
+                                   server_default=sa.true()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("reply_maybe_sent")
         batch.drop_column("next_attempt_at")

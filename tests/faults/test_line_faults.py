@@ -38,8 +38,10 @@ async def test_the_webhook_answers_in_time_and_the_relay_delivers_once_line_is_w
                    slow_seconds=1.5, hang_seconds=5.0)
     fake.faults = {"reply": Faults(**trouble, expired=0.1, seed=1),
                    "push": Faults(**trouble, seed=2)}
+    # the grace outlasts the webhook's own try (a reply, then maybe a push, 1 s each at most),
+    # as the default's 15 s outlasts two 5 s timeouts
     settings = bot_settings(db_url, line_url, SUPPORTNAVI_LINE_TIMEOUT=1.0,
-                            SUPPORTNAVI_RELAY_GRACE=1.0, SUPPORTNAVI_RELAY_INTERVAL=0.3)
+                            SUPPORTNAVI_RELAY_GRACE=3.0, SUPPORTNAVI_RELAY_INTERVAL=0.3)
     app = create_app(settings)
     caplog.set_level(logging.WARNING)
     async with Served(app) as bot, httpx.AsyncClient(base_url=bot.url) as client:

@@ -216,3 +216,33 @@ async def test_the_webhooks_try_switches_to_a_push_and_says_so_first(line):
     report = await line.relay(T0 + timedelta(seconds=10)).run_once()
     assert report.pushed == 1 and line.received(row) == 1
     assert line.fake.push_attempt_keys == [row.id, row.id]
+
+
+async def _webhook_try_refused_with_429(line: Line) -> Outbox:
+    """A row whose webhook try LINE refused outright (429): no reply of it went out."""
+    row = await line.row()
+    line.fake.fail_next_reply(429, "The API rate limit has been exceeded. Try again later.")
+    service = ConversationService(line.db, None, line.sender)  # type: ignore[arg-type]
+    await service.deliver(Delivery(row.id, row.user_id, row.reply_token, MESSAGES))
+    stored = await line.state(row)
+    assert stored.status == "pending" and stored.reply_maybe_sent is False
+    return row
+
+
+async def test_a_token_refused_after_every_try_was_refused_outright_expired_so_it_is_pushed(line):
+    row = await _webhook_try_refused_with_429(line)
+    line.fake.used_reply_tokens.add(row.reply_token)  # then LINE calls the token too old
+    report = await line.relay(T0 + timedelta(seconds=10)).run_once()
+    assert (report.pushed, report.used) == (1, 0)
+    assert line.received(row) == 1 and len(line.pushes(row)) == 1
+
+
+async def test_a_relay_killed_while_line_held_its_reply_leaves_the_row_saying_so(line):
+    row = await _webhook_try_refused_with_429(line)
+    now = T0 + timedelta(seconds=10)
+    [claimed] = await line.relay(now)._claim(now)  # the claim, then the process dies...
+    assert claimed.maybe_sent is False and (await line.state(row)).reply_maybe_sent is True
+    assert (await line.sender.reply(row.reply_token, MESSAGES)).ok  # ...after LINE took it
+    report = await line.relay(now + timedelta(seconds=31)).run_once()  # past the lease
+    assert (report.used, report.pushed) == (1, 0)
+    assert line.received(row) == 1

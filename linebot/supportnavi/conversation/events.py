@@ -34,7 +34,12 @@ class SendResult:
     @property
     def retryable(self) -> bool:
         """LINE did not take it, or may have without saying so: 5xx, 429 or no answer."""
-        return not self.ok and (self.status is None or self.status >= 500 or self.status == 429)
+        return self.maybe_taken or (not self.ok and self.status == 429)
+
+    @property
+    def maybe_taken(self) -> bool:
+        """Not confirmed, yet LINE may have it: a 5xx, or no answer at all."""
+        return not self.ok and (self.status is None or self.status >= 500)
 
 
 @dataclass(frozen=True)

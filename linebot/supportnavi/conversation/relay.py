@@ -13,12 +13,17 @@ sends it again in a way LINE accepts once: a reply token works once (a second re
 "Invalid reply token"), and a push's `X-Line-Retry-Key` is accepted once (409 after).
 
 - A row with its reply token: the relay replies with it. 200: sent now. "Invalid reply token"
-  within the token's minute (LINE promises a token for a minute after the webhook; we count
-  50 s from the event's start): the token was used, so the reply went out before (the crash
-  came after LINE took it, or LINE took it and answered 5xx or nothing): `sent`, and no push,
-  which would be a second copy. Past the minute, a refused token is used or expired alike: the
-  row switches to a push. 5xx, 429 or no answer: the reply again, after a backoff (if LINE had
-  taken it, the next try hears "Invalid reply token").
+  means used or expired, and the row says which it can be: `reply_maybe_sent` is true from the
+  start (the webhook's own try goes unrecorded until it is answered), stays true after a 5xx or
+  no answer, and is false once every try was refused outright (429). Maybe sent, and within
+  the token's minute (LINE promises a token for a minute after the webhook; we count 50 s from
+  the event's start): the token was used, so the reply went out before (the crash came after
+  LINE took it, or LINE took it and answered 5xx or nothing): `sent`, and no push, which would
+  be a second copy. Never sent by us: the token expired, and the row switches to a push; past
+  the minute, used and expired read alike, and it switches too. 5xx, 429 or no answer: the
+  reply again, after a backoff (if LINE had taken it, the next try hears "Invalid reply
+  token"). The claim sets `reply_maybe_sent` before the reply goes, so a relay that dies
+  while LINE holds its reply leaves the row saying so.
 - A row without a token (the webhook's try found it refused, and wrote that down before it
   pushed), or one switched above: pushed with the outbox id as `X-Line-Retry-Key`. 200 or
   409: sent. 5xx, 429 or no answer: again after a backoff.
@@ -80,6 +85,7 @@ class _Row:
     messages: dict[str, Any]
     attempts: int
     created_at: datetime
+    maybe_sent: bool  # a reply with the token may have reached LINE before this claim
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class _Outcome:
     error: str | None = None
     retry_at: datetime | None = None
     drop_token: bool = False
+    maybe_sent: bool | None = None  # after a reply: whether it may have reached LINE
 
 
 def _utcnow() -> datetime:
@@ -161,9 +168,14 @@ class Relay:
             )).scalars().all()
             rows = []
             for outbox in found:
-                outbox.next_attempt_at = now + self.lease
                 rows.append(_Row(outbox.id, outbox.user_id, outbox.reply_token,
-                                 outbox.messages, outbox.attempts, as_utc(outbox.created_at)))
+                                 outbox.messages, outbox.attempts, as_utc(outbox.created_at),
+                                 outbox.reply_maybe_sent))
+                outbox.next_attempt_at = now + self.lease
+                if outbox.reply_token:
+                    # written before the reply goes: if this process dies while LINE holds
+                    # it, the next claim knows the token may have been used
+                    outbox.reply_maybe_sent = True
             return rows
 
     async def _send(self, row: _Row, report: RelayReport) -> _Outcome:
@@ -178,12 +190,15 @@ class Relay:
             if result.ok:
                 report.replied += 1
                 return _Outcome(row, "sent")
-            if result.token_invalid and started - row.created_at < REPLY_TOKEN_MINUTE:
+            if not result.token_invalid:
+                return self._retry_or_fail(row, result, report, started,
+                                           maybe_sent=row.maybe_sent or result.maybe_taken)
+            if row.maybe_sent and started - row.created_at < REPLY_TOKEN_MINUTE:
                 report.used += 1
                 return _Outcome(row, "sent", error="reply token already used: sent before")
-            if not result.token_invalid:
-                return self._retry_or_fail(row, result, report, started)
-            switched = True  # past its minute: used or expired alike, so push
+            # never used by us (every try was refused outright), so expired; or past its
+            # minute, used or expired alike: either way, a push
+            switched = True
         result = await self.sender.push(row.user_id, messages, retry_key=row.id)
         if result.ok:
             report.pushed += 1
@@ -192,18 +207,19 @@ class Relay:
 
     def _retry_or_fail(
         self, row: _Row, result: SendResult, report: RelayReport, now: datetime,
-        drop_token: bool = False,
+        drop_token: bool = False, maybe_sent: bool | None = None,
     ) -> _Outcome:
         error = f"{result.status or 'no answer'}: {result.error or ''}"
         if result.retryable:
             report.retried += 1
             backoff = min(timedelta(seconds=2 ** min(row.attempts, 20)), MAX_BACKOFF)
             return _Outcome(row, "retry", error=error, retry_at=now + backoff,
-                            drop_token=drop_token)
+                            drop_token=drop_token, maybe_sent=maybe_sent)
         log.warning("outbox %s failed for good: %s", row.id, error)
         report.failed += 1
         report.errors.append(error)
-        return _Outcome(row, "failed", error=error, drop_token=drop_token)
+        return _Outcome(row, "failed", error=error, drop_token=drop_token,
+                        maybe_sent=maybe_sent)
 
     async def _write(self, outcomes: list[_Outcome]) -> None:
         now = self.clock()
@@ -211,4 +227,5 @@ class Relay:
             for o in outcomes:
                 await repo.finish_outbox(session, o.row.id, o.outcome, error=o.error, now=now,
                                          retry_at=o.retry_at, by_relay=True,
-                                         drop_token=o.drop_token)
+                                         drop_token=o.drop_token,
+                                         reply_maybe_sent=o.maybe_sent)

@@ -161,11 +161,13 @@ class ConversationService:
     async def deliver(self, delivery: Delivery) -> None:
         """Send what a committed event decided, reply token first. A refused token falls back to
         a push whose X-Line-Retry-Key is the outbox id, written down before it goes. What LINE
-        could not take (5xx, 429, no answer) stays pending for the relay: conversation/relay.py
-        says why a retry never sends anything twice."""
+        could not take (5xx, 429, no answer) stays pending for the relay, with whether the reply
+        may have reached LINE all the same: conversation/relay.py says why a retry never sends
+        anything twice."""
         result = None
         if delivery.reply_token:
             result = await self.sender.reply(delivery.reply_token, delivery.messages)
+        pushed = result is None or result.token_invalid
         if result is None or result.token_invalid:
             if delivery.reply_token and not await self._switch_to_push(delivery.outbox_id):
                 return  # a relay has taken the row: it decides from here
@@ -179,7 +181,8 @@ class ConversationService:
             "sent" if result.ok else "retry" if result.retryable else "failed")
         async with self.db.transaction() as session:
             await repo.finish_outbox(session, delivery.outbox_id, outcome, error=result.error,
-                                     now=self.clock())
+                                     now=self.clock(),
+                                     reply_maybe_sent=None if pushed else result.maybe_taken)
 
     async def _switch_to_push(self, outbox_id: str) -> bool:
         async with self.db.transaction() as session:

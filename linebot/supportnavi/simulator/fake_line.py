@@ -42,7 +42,9 @@ class Faults:
     rate_limited: float = 0.0  # 429 "The API rate limit has been exceeded."
     timeout: float = 0.0  # no answer until the client hangs up (or `hang_seconds`)
     slow: float = 0.0  # the right answer, `slow_seconds` late
-    expired: float = 0.0  # replies only: "Invalid reply token", the token too old to use
+    # replies only, and only at a token's first use: "Invalid reply token", the webhook came too
+    # late to answer (LINE keeps a token for a minute, so a later try never finds it expired)
+    expired: float = 0.0
     taken: float = 0.5  # of the 500s and timeouts, the share LINE took all the same
     slow_seconds: float = 1.0
     hang_seconds: float = 30.0
@@ -110,6 +112,7 @@ class FakeLine:
     reply_script: list[tuple[int, str, bool]] = field(default_factory=list)
     push_attempt_keys: list[str | None] = field(default_factory=list)  # every try, answered or not
     reply_attempt_tokens: list[str | None] = field(default_factory=list)  # likewise
+    _tried_tokens: set[str | None] = field(default_factory=set)
     # random trouble per endpoint ("reply", "push", "multicast"); none by default
     faults: dict[str, Faults] = field(default_factory=dict)
     faulted: Counter[str] = field(default_factory=Counter)  # "reply:timeout" -> how many
@@ -162,14 +165,16 @@ class FakeLine:
     def clear(self) -> None:
         self.records.clear()
 
-    async def _trouble(self, op: str, request: Request) -> tuple[JSONResponse | None, bool]:
+    async def _trouble(
+        self, op: str, request: Request, first_use: bool = False,
+    ) -> tuple[JSONResponse | None, bool]:
         """The random trouble for this request: the answer to give instead of the right one
         (None: answer normally, maybe late), and whether LINE takes the message anyway."""
         faults = self.faults.get(op)
         if faults is None:
             return None, False
         kind, taken = faults.draw()
-        if kind is None or (kind == "expired" and op != "reply"):
+        if kind is None or (kind == "expired" and not (op == "reply" and first_use)):
             return None, False
         self.faulted[f"{op}:{kind}"] += 1
         if kind == "slow":
@@ -244,10 +249,12 @@ class FakeLine:
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return JSONResponse({"message": "Authentication failed"}, 401)
             token = body.get("replyToken") if isinstance(body, dict) else None
+            first_use = token not in self._tried_tokens
+            self._tried_tokens.add(token)
             self.reply_attempt_tokens.append(token)
             if not token or token in self.used_reply_tokens:
                 return JSONResponse({"message": "Invalid reply token"}, 400)
-            trouble, taken = await self._trouble("reply", request)
+            trouble, taken = await self._trouble("reply", request, first_use)
             if trouble is not None and trouble.status_code == 400:  # expired: for good
                 self.used_reply_tokens.add(token)
                 return trouble

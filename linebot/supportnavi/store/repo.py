@@ -79,11 +79,12 @@ OutboxOutcome = Literal["sent", "retry", "failed"]
 async def finish_outbox(
     session: AsyncSession, outbox_id: str, outcome: OutboxOutcome, *, error: str | None,
     now: datetime, retry_at: datetime | None = None, by_relay: bool = False,
-    drop_token: bool = False,
+    drop_token: bool = False, reply_maybe_sent: bool | None = None,
 ) -> None:
     """Write down how a try went. `retry`: LINE could not take it (5xx, 429, no answer), the
     row stays pending for the relay, not before `retry_at`. `drop_token`: the reply token is
     spent, so that only a push with the outbox id as its retry key may send the row from now on.
+    `reply_maybe_sent`: after a reply, whether one with this token may have reached LINE.
 
     Only a pending row changes, so a late answer never undoes another try's `sent`. A try that
     is not the relay's (the webhook's own) writes a failure only while no relay has taken the
@@ -98,6 +99,8 @@ async def finish_outbox(
         values.update(status="failed", error=(error or "")[:255], next_attempt_at=None)
     if drop_token:
         values["reply_token"] = None
+    if reply_maybe_sent is not None:
+        values["reply_maybe_sent"] = reply_maybe_sent
     query = update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending")
     if outcome != "sent" and not by_relay:
         query = query.where(Outbox.next_attempt_at.is_(None))
