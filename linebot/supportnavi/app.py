@@ -9,6 +9,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from supportnavi.admin.queries import Reader
+from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
@@ -46,6 +48,7 @@ class Services:
     dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
     simulator: Simulator | None = None  # the /simulator page, in simulator mode
     admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
+    relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,7 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url,
+                      sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
         sender = LineSender(
             settings.effective_line_api_base_url(), settings.access_token,
             timeout=settings.line_timeout_seconds,
@@ -70,6 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         conversation = ConversationService(db, scenarios, sender, planner=planner,
                                            classifier=classifier,
                                            batch_max=settings.event_batch_max)
+        # a claim outlasts a page of sends: each row is a reply and maybe a push, at once
+        lease = timedelta(seconds=2 * settings.line_timeout_seconds + 10)
+        relay = (Relay(db, sender, grace=timedelta(seconds=settings.relay_grace_seconds),
+                       lease=lease) if settings.relay else None)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
         chat_page = (Simulator(fake_line, plan(scenarios),
@@ -86,7 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dispatcher=dispatcher,
             simulator=chat_page,
             admin=Reader(db) if settings.admin_token else None,
+            relay=relay,
         )
+        relaying = None
+        if relay is not None:
+            relaying = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds),
+                                           name="outbox-relay")
         dispatching = None
         if dispatcher is not None:
             dispatching = asyncio.create_task(
@@ -100,15 +113,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         mode = "simulator (fake LINE API in-process)" if fake_line else "LINE"
-        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s", mode,
-                 len(scenarios.routes), "on" if dispatcher else "off")
+        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s, relay %s",
+                 mode, len(scenarios.routes), "on" if dispatcher else "off",
+                 "on" if relay else "off")
         try:
             yield
         finally:
-            if dispatching is not None:
-                dispatching.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await dispatching
+            for task in (dispatching, relaying):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
             if chat_page is not None:
                 await chat_page.close()
             await conversation.close()

@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     quota_pause_seconds: float = Field(default=3600.0, ge=0, alias="SUPPORTNAVI_QUOTA_PAUSE")
     rate_slowdown_seconds: float = Field(default=60.0, ge=0, alias="SUPPORTNAVI_RATE_SLOWDOWN")
     workers: int = Field(default=1, ge=1, alias="SUPPORTNAVI_WORKERS")  # set by `serve`
+    # The outbox relay (conversation/relay.py): in every `serve` process unless turned off, it
+    # sends the replies that a crash or LINE's trouble left pending. Rows younger than the
+    # grace are left to the webhook's own try.
+    relay: bool = Field(default=True, alias="SUPPORTNAVI_RELAY")
+    relay_interval_seconds: float = Field(default=5.0, gt=0, alias="SUPPORTNAVI_RELAY_INTERVAL")
+    relay_grace_seconds: float = Field(default=15.0, ge=0, alias="SUPPORTNAVI_RELAY_GRACE")
+    # how long a SQLite writer waits for another process's write lock before the event fails
+    # (500, and LINE redelivers)
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0,
+                                        alias="SUPPORTNAVI_SQLITE_BUSY_TIMEOUT")
 
     @field_validator("line_channel_secret", "line_channel_access_token", "admin_token")
     @classmethod

@@ -3,7 +3,10 @@ subprocess (and kill it). It serves `FakeLine().app()` behind a thin ASGI harnes
 
 - answer pushes and multicasts slowly (`--delay`): the fake accepts the message, records it,
   and only then waits before answering, which is the window a crash test wants to hit (LINE
-  has the message, the dispatcher does not know yet);
+  has the message, the dispatcher does not know yet); replies likewise (`--reply-delay`), for
+  a server killed while LINE holds replies it has not confirmed;
+- have a bad day at random (`POST /_harness/config {"faults": {"reply": {...}, "push":
+  {...}}}`, the fake's own `Faults`: 500s, 429s, silences and slow answers, taken or not);
 - enforce LINE's rate limits (`--line-limits`: the fake's own `enforce_line_rate_limits()`,
   push 2,000 and multicast 200 requests/s; beyond them it answers 429 with LINE's message);
 - log every push and multicast it sees (path, status, retry key, recipients, token) and count
@@ -11,7 +14,8 @@ subprocess (and kill it). It serves `FakeLine().app()` behind a thin ASGI harnes
 
 Acceptance itself is the fake's: a delivery is a push or multicast that the fake answered 200.
 
-    python -m tests.support.fake_line_server [--port 0] [--delay 0.05] [--line-limits]
+    python -m tests.support.fake_line_server [--port 0] [--delay 0.05] [--reply-delay 0.2]
+                                             [--line-limits]
 
 prints `READY http://127.0.0.1:PORT` on stdout once it serves.
 """
@@ -29,8 +33,9 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from supportnavi.simulator.fake_line import LINE_RATE_LIMITS, FakeLine
+from supportnavi.simulator.fake_line import LINE_RATE_LIMITS, FakeLine, Faults
 
+REPLY = "/v2/bot/message/reply"
 PUSH = "/v2/bot/message/push"
 MULTICAST = "/v2/bot/message/multicast"
 DELIVERY_PATHS = (PUSH, MULTICAST)
@@ -92,6 +97,7 @@ class Harness:
     delay: float = 0.0
     fake: FakeLine = field(default_factory=FakeLine)
     log: list[Delivery] = field(default_factory=list)
+    reply_delay: float = 0.0
 
     def __post_init__(self) -> None:
         self.inner = self.fake.app()
@@ -110,6 +116,12 @@ class Harness:
         path = scope["path"]
         if path.startswith("/_harness/"):
             await self._control(scope, receive, send)
+            return
+        if scope["method"] == "POST" and path == REPLY and self.reply_delay > 0:
+            answer = await self._answered(scope, receive)
+            await asyncio.sleep(self.reply_delay)  # taken and recorded; the answer is slow
+            for message in answer:
+                await send(message)
             return
         if scope["method"] != "POST" or path not in DELIVERY_PATHS:
             await self.inner(scope, receive, send)
@@ -145,6 +157,16 @@ class Harness:
         for message in answer:
             await send(message)
 
+    async def _answered(self, scope: Scope, receive: Receive) -> list[Message]:
+        """The fake's whole answer to a request, held back instead of sent."""
+        answer: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            answer.append(message)
+
+        await self.inner(scope, receive, capture)
+        return answer
+
     async def _control(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         if path == "/_harness/stats" and method == "GET":
@@ -160,7 +182,17 @@ class Harness:
                 self.delay = float(config["delay"])
             if "limits" in config:  # {"push": 2000, "multicast": 200}, or null for none
                 self.fake.rate_limits = config["limits"]
-            await _json(send, 200, {"delay": self.delay, "limits": self.fake.rate_limits})
+            if "reply_delay" in config:
+                self.reply_delay = float(config["reply_delay"])
+            if "faults" in config:  # {"reply": {"error": 0.2, ...}, "push": {...}}, {}: none
+                try:
+                    self.fake.faults = {op: Faults.parse(f) for op, f in config["faults"].items()}
+                except (ValueError, TypeError, AttributeError) as exc:
+                    await _json(send, 400, {"message": f"bad faults: {exc}"})
+                    return
+            await _json(send, 200, {"delay": self.delay, "limits": self.fake.rate_limits,
+                                    "reply_delay": self.reply_delay,
+                                    "faults": sorted(self.fake.faults)})
         else:
             await _json(send, 404, {"message": f"no {method} {path}"})
 
@@ -189,10 +221,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0,
                         help="seconds to hold each push/multicast answer after accepting it")
+    parser.add_argument("--reply-delay", type=float, default=0.0,
+                        help="seconds to hold each reply's answer after taking it")
     parser.add_argument("--line-limits", action="store_true",
                         help=f"answer 429 beyond LINE's limits, requests/s: {LINE_RATE_LIMITS}")
     args = parser.parse_args(argv)
-    harness = Harness(delay=args.delay)
+    harness = Harness(delay=args.delay, reply_delay=args.reply_delay)
     if args.line_limits:
         harness.fake.enforce_line_rate_limits()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -31,6 +31,16 @@ class SendResult:
     # the reply token was refused (expired or used): a push is the only way left
     token_invalid: bool = False
 
+    @property
+    def retryable(self) -> bool:
+        """LINE did not take it, or may have without saying so: 5xx, 429 or no answer."""
+        return self.maybe_taken or (not self.ok and self.status == 429)
+
+    @property
+    def maybe_taken(self) -> bool:
+        """Not confirmed, yet LINE may have it: a 5xx, or no answer at all."""
+        return not self.ok and (self.status is None or self.status >= 500)
+
 
 @dataclass(frozen=True)
 class Delivery:

@@ -40,11 +40,13 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class _Finished:
-    """How sending a delivery went, to be written on its outbox row."""
+    """How the webhook's own try at a delivery went, to be written on its outbox row (the
+    rules of `repo.finish_outbox`, with `by_relay=False`)."""
 
     outbox_id: str
-    ok: bool
+    outcome: repo.OutboxOutcome
     error: str | None
+    reply_maybe_sent: bool | None = None
 
 
 @dataclass
@@ -116,7 +118,8 @@ class ConversationService:
         now = self.clock()
         store = await batch_store(session)
         await store.finish_outboxes(
-            [(i.outbox_id, i.ok, i.error) for i in items if isinstance(i, _Finished)], now)
+            [(i.outbox_id, i.outcome, i.error, i.reply_maybe_sent)
+             for i in items if isinstance(i, _Finished)], now)
         events = [i for i in items if isinstance(i, InboundEvent)]
         if not events:
             return [None] * len(items)
@@ -235,26 +238,42 @@ class ConversationService:
                 repo.revive_reminders(rows, now, keep=effect.keep)
 
     async def deliver(self, delivery: Delivery) -> None:
-        """Send what a committed event decided. A refused or expired reply token falls back to a
-        push whose X-Line-Retry-Key is the outbox id, so a retry can never send it twice."""
+        """Send what a committed event decided, reply token first. A refused token falls back to
+        a push whose X-Line-Retry-Key is the outbox id, written down before it goes. What LINE
+        could not take (5xx, 429, no answer) stays pending for the relay, with whether the reply
+        may have reached LINE all the same: conversation/relay.py says why a retry never sends
+        anything twice."""
         result = None
         if delivery.reply_token:
             result = await self.sender.reply(delivery.reply_token, delivery.messages)
+        pushed = result is None or result.token_invalid
         if result is None or result.token_invalid:
+            if delivery.reply_token and not await self._switch_to_push(delivery.outbox_id):
+                return  # a relay has taken the row: it decides from here
             result = await self.sender.push(
                 delivery.user_key, delivery.messages, retry_key=delivery.outbox_id
             )
         if not result.ok:
             log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
                         result.error)
+        outcome: repo.OutboxOutcome = (
+            "sent" if result.ok else "retry" if result.retryable else "failed")
         # written with the next events' transaction (or alone after a moment), and awaited: a
         # delivery is over once it is marked
-        await self._commits.submit(_Finished(delivery.outbox_id, result.ok, result.error),
-                                   lazy=True)
+        await self._commits.submit(
+            _Finished(delivery.outbox_id, outcome, result.error,
+                      reply_maybe_sent=None if pushed else result.maybe_taken),
+            lazy=True)
         if not result.ok:
             await incidents.record(self.db, "delivery",
                                    incidents.code_of_send(result.status, result.error),
                                    at=self.clock())
+
+    async def _switch_to_push(self, outbox_id: str) -> bool:
+        # rare (a refused reply token), and it must be on disk before the push goes: its own
+        # transaction, not a lazy ride
+        async with self.db.transaction() as session:
+            return await repo.switch_outbox_to_push(session, outbox_id)
 
     async def deliver_all(self, deliveries: list[Delivery]) -> None:
         for delivery in deliveries:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from linebot.v3 import WebhookParser
@@ -49,12 +50,38 @@ class WebhookReader:
             raise BadSignature("signature does not match the body") from exc
         except json.JSONDecodeError as exc:
             raise MalformedBody(f"body is not JSON: {exc.msg}") from exc
+        except RecursionError as exc:  # json.loads on [[[[...]]]] a few thousand deep
+            raise MalformedBody("body is not a LINE webhook: nested too deeply") from exc
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             raise MalformedBody("body is not a LINE webhook: expected an events list") from exc
         return [_convert(e) for e in events]
 
 
+# LINE's ids are short printable ASCII (a user "U" + 32 hex digits, an event id a 26-letter
+# ULID, a reply token 32 hex digits); webhook.yml bounds none of them. Anything else is not
+# from LINE, and would not fit where the bot keeps it: such an event is ignored, not a 500.
+ID_MAX, REPLY_TOKEN_MAX = 64, 255
+
+
+def _line_like(value: object, limit: int) -> bool:
+    return (isinstance(value, str) and 0 < len(value) <= limit and value.isascii()
+            and value.isprintable())
+
+
 def _convert(event: Any) -> InboundEvent:
+    converted = _convert_event(event)
+    token = converted.reply_token
+    if converted.user_key is not None and not (
+        _line_like(converted.event_id, ID_MAX) and _line_like(converted.user_key, ID_MAX)
+        and (token is None or _line_like(token, REPLY_TOKEN_MAX))
+    ):
+        log.warning("a %s event whose ids LINE would not send (an id empty, too long or not "
+                    "printable ASCII): ignored", converted.source_type)
+        return replace(converted, type="ignored", user_key=None, reply_token=None, input=None)
+    return converted
+
+
+def _convert_event(event: Any) -> InboundEvent:
     if not isinstance(event, Event):
         # the SDK's UnknownEvent: a type this SDK version does not know
         raw = getattr(event, "_raw", None) or {}

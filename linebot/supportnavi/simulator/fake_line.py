@@ -2,11 +2,17 @@
 depends on it: a reply token works once, a push or multicast retry key is accepted once (409
 after), and, when asked, the per-second rate limits and the monthly quota answer 429 with
 LINE's own messages. Counters (`/_stats`) tell a benchmark how many requests came and how many
-times each person and each retry key got a message, so duplicates can be counted."""
+times each person and each retry key got a message, so duplicates can be counted.
+
+A bad day at LINE, at random (`faults`, per endpoint): 500s, 429s, no answer at all until the
+client gives up, and slow answers; a 500 or a silence may come after LINE took the message
+all the same (`taken`), which is what makes a retry dangerous."""
 
 from __future__ import annotations
 
+import asyncio
 import bisect
+import random
 import time
 from collections import Counter, deque
 from collections.abc import Container
@@ -23,6 +29,60 @@ RATE_LIMIT_MESSAGE = "The API rate limit has been exceeded. Try again later."
 MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
 # LINE's published per-channel limits, in requests per second
 LINE_RATE_LIMITS = {"push": 2000, "multicast": 200}
+
+
+# "error" (500) | "rate_limited" (429) | "timeout" (no answer) | "slow" | "expired" (a reply
+# token refused as too old, on its first use)
+FaultKind = str
+
+
+@dataclass
+class Faults:
+    """How often each kind of trouble comes, drawn per request from its own seeded random."""
+
+    error: float = 0.0  # 500
+    rate_limited: float = 0.0  # 429 "The API rate limit has been exceeded."
+    timeout: float = 0.0  # no answer until the client hangs up (or `hang_seconds`)
+    slow: float = 0.0  # the right answer, `slow_seconds` late
+    # replies only, and only at a token's first use: "Invalid reply token", the webhook came too
+    # late to answer (LINE keeps a token for a minute, so a later try never finds it expired)
+    expired: float = 0.0
+    taken: float = 0.5  # of the 500s and timeouts, the share LINE took all the same
+    slow_seconds: float = 1.0
+    hang_seconds: float = 30.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def draw(self) -> tuple[FaultKind | None, bool]:
+        """The trouble for one request (None: none), and whether LINE takes it anyway."""
+        roll = self._random.random()
+        taken = self._random.random() < self.taken
+        for kind in ("error", "rate_limited", "timeout", "slow", "expired"):
+            chance: float = getattr(self, kind)
+            if roll < chance:
+                return kind, taken
+            roll -= chance
+        return None, False
+
+    @classmethod
+    def parse(cls, config: dict[str, Any]) -> Faults:
+        known = {"error", "rate_limited", "timeout", "slow", "expired", "taken",
+                 "slow_seconds", "hang_seconds", "seed"}
+        unknown = set(config) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        return cls(**config)
+
+
+async def _hang(request: Request, seconds: float) -> None:
+    """No answer: wait until the client gives up (or `seconds` pass)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -53,6 +113,11 @@ class FakeLine:
     push_script: list[tuple[int, str, bool]] = field(default_factory=list)
     reply_script: list[tuple[int, str, bool]] = field(default_factory=list)
     push_attempt_keys: list[str | None] = field(default_factory=list)  # every try, answered or not
+    reply_attempt_tokens: list[str | None] = field(default_factory=list)  # likewise
+    _tried_tokens: set[str | None] = field(default_factory=set)
+    # random trouble per endpoint ("reply", "push", "multicast"); none by default
+    faults: dict[str, Faults] = field(default_factory=dict)
+    faulted: Counter[str] = field(default_factory=Counter)  # "reply:timeout" -> how many
     multicast_script: list[tuple[int, str, bool]] = field(default_factory=list)
     multicast_attempt_keys: list[str | None] = field(default_factory=list)
     # Requests per second per endpoint ("push", "multicast") beyond which it answers 429 like
@@ -95,7 +160,8 @@ class FakeLine:
     def stats(self) -> dict[str, Any]:
         return {
             "calls": dict(self.calls), "accepted": dict(self.accepted),
-            "rate_limited": dict(self.rate_limited),
+            "rate_limited": dict(self.rate_limited), "faulted": dict(self.faulted),
+            "reply_attempts": len(self.reply_attempt_tokens),
             "recipients": sum(self.delivered_to.values()),
             "people": len(self.delivered_to), "duplicates": self.duplicates(),
         }
@@ -110,6 +176,29 @@ class FakeLine:
         the reply tokens its events carried, pushes to it and multicasts that include it."""
         start = bisect.bisect_right(self.records, after, key=lambda r: r.seq)
         return [r for r in self.records[start:] if _reaches(r, user_id, reply_tokens)]
+
+    async def _trouble(
+        self, op: str, request: Request, first_use: bool = False,
+    ) -> tuple[JSONResponse | None, bool]:
+        """The random trouble for this request: the answer to give instead of the right one
+        (None: answer normally, maybe late), and whether LINE takes the message anyway."""
+        faults = self.faults.get(op)
+        if faults is None:
+            return None, False
+        kind, taken = faults.draw()
+        if kind is None or (kind == "expired" and not (op == "reply" and first_use)):
+            return None, False
+        self.faulted[f"{op}:{kind}"] += 1
+        if kind == "slow":
+            await asyncio.sleep(faults.slow_seconds)
+            return None, False
+        if kind == "rate_limited":
+            return JSONResponse({"message": RATE_LIMIT_MESSAGE}, 429), False
+        if kind == "expired":
+            return JSONResponse({"message": "Invalid reply token"}, 400), False
+        if kind == "timeout":
+            return JSONResponse({"message": "timeout"}, 504), taken  # answered only after _hang
+        return JSONResponse({"message": "fake random error 500"}, 500), taken
 
     def _over_rate(self, op: str) -> bool:
         """A sliding one-second window per endpoint: over the limit answers 429."""
@@ -173,7 +262,23 @@ class FakeLine:
             if not request.headers.get("authorization", "").startswith("Bearer "):
                 return JSONResponse({"message": "Authentication failed"}, 401)
             token = body.get("replyToken") if isinstance(body, dict) else None
+            first_use = token not in self._tried_tokens
+            self._tried_tokens.add(token)
+            self.reply_attempt_tokens.append(token)
             if not token or token in self.used_reply_tokens:
+                return JSONResponse({"message": "Invalid reply token"}, 400)
+            trouble, taken = await self._trouble("reply", request, first_use)
+            if trouble is not None and trouble.status_code == 400:  # expired: for good
+                self.used_reply_tokens.add(token)
+                return trouble
+            if trouble is not None:
+                if taken and token not in self.used_reply_tokens:
+                    self.used_reply_tokens.add(token)
+                    self._record(request, body)
+                if trouble.status_code == 504:
+                    await _hang(request, self.faults["reply"].hang_seconds)
+                return trouble
+            if token in self.used_reply_tokens:  # taken by a twin request while this one was slow
                 return JSONResponse({"message": "Invalid reply token"}, 400)
             if self.reply_script:
                 status, message, accepted = self.reply_script.pop(0)
@@ -200,6 +305,16 @@ class FakeLine:
                 return JSONResponse({"message": RATE_LIMIT_MESSAGE}, 429)
             if self.quota_exhausted:
                 return JSONResponse({"message": MONTHLY_LIMIT_MESSAGE}, 429)
+            trouble, taken = await self._trouble(op, request)
+            if trouble is not None:
+                if taken and (key is None or key not in self.accepted_retry_keys):
+                    if key is not None:
+                        self.accepted_retry_keys.add(key)
+                    self._record(request, body)
+                    self._deliver(op, key, to)
+                if trouble.status_code == 504:
+                    await _hang(request, self.faults[op].hang_seconds)
+                return trouble
             if script:
                 status, message, accepted = script.pop(0)
                 if accepted:

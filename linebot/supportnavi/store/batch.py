@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import Boolean, Table, bindparam, func, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -79,9 +79,9 @@ class BatchStore(Protocol):
 
     async def add_outbox(self, rows: list[dict[str, Any]]) -> None: ...
 
-    async def finish_outboxes(self, results: Sequence[tuple[str, bool, str | None]],
-                              now: datetime) -> None:
-        """`repo.finish_outbox` for many (outbox id, ok, error) at once."""
+    async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
+        """`repo.finish_outbox(..., by_relay=False)` for many of the webhook's own tries at
+        once: (outbox id, sent|retry|failed, error, whether a reply may have reached LINE)."""
 
     async def set_user_status(self, user_id: str, status: str,
                               blocked_at: datetime | None) -> None: ...
@@ -98,9 +98,12 @@ async def batch_store(session: AsyncSession) -> BatchStore:
     return CoreBatch(session)
 
 
-def _finished(results: Sequence[tuple[str, bool, str | None]], ok: bool,
-              ) -> list[tuple[str, str]]:
-    return [(i, (e or "")[:255]) for i, k, e in results if k is ok]
+# How the webhook's own try at a delivery went: (outbox id, outcome, error, reply_maybe_sent).
+Finished = tuple[str, str, str | None, bool | None]
+
+
+def _finished(results: Sequence[Finished], outcome: str) -> list[tuple[str, str, bool | None]]:
+    return [(i, (e or "")[:255], maybe) for i, o, e, maybe in results if o == outcome]
 
 
 class _Rare:
@@ -127,6 +130,10 @@ def _core_statements() -> dict[str, Any]:
     upsert_user = pg_insert(USERS)
     upsert_state = pg_insert(STATES)
     outbox_done = update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id"))
+    outbox_not_relayed = outbox_done.where(OUTBOX.c.status == "pending",
+                                           OUTBOX.c.next_attempt_at.is_(None))
+    # NULL keeps what the row says (a push says nothing about the reply)
+    maybe = func.coalesce(bindparam("b_maybe", type_=Boolean), OUTBOX.c.reply_maybe_sent)
     return {
         "claim": pg_insert(PROCESSED).on_conflict_do_nothing(
             index_elements=["webhook_event_id"]).returning(PROCESSED.c.webhook_event_id),
@@ -146,10 +153,17 @@ def _core_statements() -> dict[str, Any]:
                   "version": STATES.c.version + upsert_state.excluded.version}),
         "steps": insert(STEPS),
         "outbox": insert(OUTBOX),
-        "sent": outbox_done.values(attempts=OUTBOX.c.attempts + 1, status="sent",
-                                   sent_at=bindparam("b_now"), error=None),
-        "failed": outbox_done.values(attempts=OUTBOX.c.attempts + 1, status="failed",
-                                     error=bindparam("b_error")),
+        # the relay's rules (repo.finish_outbox): only a pending row changes, and a failure of
+        # the webhook's own try is written only while no relay has taken the row
+        "sent": outbox_done.where(OUTBOX.c.status == "pending").values(
+            attempts=OUTBOX.c.attempts + 1, status="sent", sent_at=bindparam("b_now"),
+            error=None, next_attempt_at=None, reply_maybe_sent=maybe),
+        "retry": outbox_not_relayed.values(
+            attempts=OUTBOX.c.attempts + 1, error=bindparam("b_error"),
+            reply_maybe_sent=maybe),
+        "failed": outbox_not_relayed.values(
+            attempts=OUTBOX.c.attempts + 1, status="failed", error=bindparam("b_error"),
+            reply_maybe_sent=maybe),
     }
 
 
@@ -208,12 +222,14 @@ class CoreBatch(_Rare):
         if rows:
             await self._run("outbox", rows)
 
-    async def finish_outboxes(self, results: Sequence[tuple[str, bool, str | None]],
-                              now: datetime) -> None:
-        if sent := _finished(results, True):
-            await self._run("sent", [{"b_id": i, "b_now": now} for i, _ in sent])
-        if failed := _finished(results, False):
-            await self._run("failed", [{"b_id": i, "b_error": e} for i, e in failed])
+    async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
+        if sent := _finished(results, "sent"):
+            await self._run("sent", [{"b_id": i, "b_now": now, "b_maybe": m}
+                                     for i, _, m in sent])
+        for outcome in ("retry", "failed"):
+            if rows := _finished(results, outcome):
+                await self._run(outcome, [{"b_id": i, "b_error": e, "b_maybe": m}
+                                          for i, e, m in rows])
 
 
 # --- SQLite: the same statements, straight on aiosqlite -----------------------------------
@@ -314,17 +330,30 @@ class SqliteBatch(_Rare):
                 [tuple(convert[k](r[k]) if k in convert and r[k] is not None else r[k]
                        for k in _OUTBOX_COLUMNS) for r in rows])
 
-    async def finish_outboxes(self, results: Sequence[tuple[str, bool, str | None]],
-                              now: datetime) -> None:
-        if sent := _finished(results, True):
+    async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
+        # the relay's rules, as CoreBatch's statements say them
+        maybe = "reply_maybe_sent = COALESCE(?, reply_maybe_sent)"
+        if sent := _finished(results, "sent"):
             at = self._when(now)
             await self.db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, status = 'sent', sent_at = ?, "
-                "error = NULL WHERE id = ?", [(at, i) for i, _ in sent])
-        if failed := _finished(results, False):
+                f"error = NULL, next_attempt_at = NULL, {maybe} "
+                "WHERE id = ? AND status = 'pending'",
+                [(at, _bit(m), i) for i, _, m in sent])
+        not_relayed = "WHERE id = ? AND status = 'pending' AND next_attempt_at IS NULL"
+        if retry := _finished(results, "retry"):
             await self.db.executemany(
-                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ? "
-                "WHERE id = ?", [(e, i) for i, e in failed])
+                f"UPDATE outbox SET attempts = attempts + 1, error = ?, {maybe} {not_relayed}",
+                [(e, _bit(m), i) for i, e, m in retry])
+        if failed := _finished(results, "failed"):
+            await self.db.executemany(
+                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?, "
+                f"{maybe} {not_relayed}", [(e, _bit(m), i) for i, e, m in failed])
+
+
+def _bit(value: bool | None) -> int | None:
+    """A boolean as SQLite stores SQLAlchemy's Boolean."""
+    return None if value is None else int(value)
 
 
 def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:

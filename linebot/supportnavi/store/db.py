@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,21 +20,30 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 5.0
+HEALTH_PROBE_S = 1.0  # /healthz: how long SQLite's write lock may keep the check waiting
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False,
+        sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _ensure_parent_dir(self.url.database)
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+            kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # a database that does not answer fails the event (500, LINE redelivers) in
+            # seconds, not after asyncpg's default minute
+            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True,
+                          connect_args={"timeout": PG_CONNECT_TIMEOUT_S})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            _configure_sqlite(self.engine, sqlite_busy_timeout_ms)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Within a process, writers queue here, first come first served,
         # instead of spinning in SQLite's busy handler: under a burst, a busy handler that backs
@@ -52,8 +62,34 @@ class Database:
         async with self._sqlite_writer, self.sessions() as session, session.begin():
             yield session
 
+    async def check(self) -> None:
+        """Raise unless the database would take an event's transaction now. PostgreSQL: it
+        answers. SQLite: reads go on in WAL mode while another process holds the write lock,
+        so the check takes the write lock itself (and lets go at once), waiting at most
+        `HEALTH_PROBE_S`, on its own connection, outside this process's queue of writers."""
+        if not self.is_sqlite:
+            async with self.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return
+        database = self.url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return  # nothing another connection could open, or lock
+        await asyncio.to_thread(_sqlite_write_probe, database,
+                                min(HEALTH_PROBE_S, self._busy_timeout_s))
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _sqlite_write_probe(path: str, timeout: float) -> None:
+    if not Path(path).exists():
+        raise FileNotFoundError(path)
+    connection = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("ROLLBACK")
+    finally:
+        connection.close()
 
 
 def _ensure_parent_dir(database: str | None) -> None:
@@ -61,7 +97,7 @@ def _ensure_parent_dir(database: str | None) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -71,7 +107,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")  # a 200 promises the change survives a power cut
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

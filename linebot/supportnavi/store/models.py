@@ -3,7 +3,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -91,6 +101,14 @@ class Outbox(Base):
     error: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the relay may next take the row (conversation/relay.py): a relay's lease while it
+    # sends, then the backoff after LINE's trouble. NULL: no relay has touched it yet, so the
+    # webhook's own delivery may still switch it from reply to push.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A reply with this token may have reached LINE without our hearing so: true from the start
+    # (the webhook's own try is about to go, unrecorded), kept after a 5xx or no answer, false
+    # once every try was refused outright (429). The relay reads a refused token by it.
+    reply_maybe_sent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -73,15 +73,51 @@ def add_outbox(session: AsyncSession, row: Outbox) -> None:
     session.add(row)
 
 
+OutboxOutcome = Literal["sent", "retry", "failed"]
+
+
 async def finish_outbox(
-    session: AsyncSession, outbox_id: str, *, ok: bool, error: str | None, now: datetime
+    session: AsyncSession, outbox_id: str, outcome: OutboxOutcome, *, error: str | None,
+    now: datetime, retry_at: datetime | None = None, by_relay: bool = False,
+    drop_token: bool = False, reply_maybe_sent: bool | None = None,
 ) -> None:
+    """Write down how a try went. `retry`: LINE could not take it (5xx, 429, no answer), the
+    row stays pending for the relay, not before `retry_at`. `drop_token`: the reply token is
+    spent, so that only a push with the outbox id as its retry key may send the row from now on.
+    `reply_maybe_sent`: after a reply, whether one with this token may have reached LINE.
+
+    Only a pending row changes, so a late answer never undoes another try's `sent`. A try that
+    is not the relay's (the webhook's own) writes a failure only while no relay has taken the
+    row (next_attempt_at is NULL): from then on, the relay owns it."""
     values: dict[str, Any] = {"attempts": Outbox.attempts + 1}
-    if ok:
-        values.update(status="sent", sent_at=now, error=None)
+    if outcome == "sent":
+        values.update(status="sent", sent_at=now, error=error[:255] if error else None,
+                      next_attempt_at=None)
+    elif outcome == "retry":
+        values.update(error=(error or "")[:255], next_attempt_at=retry_at)
     else:
-        values.update(status="failed", error=(error or "")[:255])
-    await session.execute(update(Outbox).where(Outbox.id == outbox_id).values(**values))
+        values.update(status="failed", error=(error or "")[:255], next_attempt_at=None)
+    if drop_token:
+        values["reply_token"] = None
+    if reply_maybe_sent is not None:
+        values["reply_maybe_sent"] = reply_maybe_sent
+    query = update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending")
+    if outcome != "sent" and not by_relay:
+        query = query.where(Outbox.next_attempt_at.is_(None))
+    await session.execute(query.values(**values))
+
+
+async def switch_outbox_to_push(session: AsyncSession, outbox_id: str) -> bool:
+    """LINE refused the reply token on the first try: from now on only a push, with the outbox
+    id as its X-Line-Retry-Key, may send this row, and the row says so (no token) before the
+    push goes. False: a relay has taken the row (it may have used the token itself)."""
+    result = await session.execute(
+        update(Outbox)
+        .where(Outbox.id == outbox_id, Outbox.status == "pending",
+               Outbox.next_attempt_at.is_(None))
+        .values(reply_token=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 def add_reminders(

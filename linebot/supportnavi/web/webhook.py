@@ -52,7 +52,10 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
         if len(body) > limit:
             return _answer(413, f"body over {limit} bytes")
 
-    signature = request.headers.get("x-line-signature")
+    signatures = request.headers.getlist("x-line-signature")
+    if len(signatures) > 1:  # LINE sends one; which of several would we trust?
+        return _answer(400, "more than one x-line-signature")
+    signature = signatures[0] if signatures else ""
     if not signature:
         return _answer(400, "missing x-line-signature")
     try:
