@@ -23,7 +23,7 @@ from supportnavi.engine import OutText
 from supportnavi.line.sender import LineSender
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store import repo
-from supportnavi.store.db import Database
+from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Outbox
 from tests.conftest import ACCESS_TOKEN
 from tests.support.db import session_at
@@ -246,3 +246,25 @@ async def test_a_relay_killed_while_line_held_its_reply_leaves_the_row_saying_so
     report = await line.relay(now + timedelta(seconds=31)).run_once()  # past the lease
     assert (report.used, report.pushed) == (1, 0)
     assert line.received(row) == 1
+
+
+@pytest.mark.parametrize(("status", "outcome"), [(400, "failed"), (500, "retry")])
+async def test_the_webhooks_late_failure_leaves_a_row_a_relay_holds(line, status, outcome):
+    """A relay has claimed the row (its lease) and is sending it; the webhook's own try, slower,
+    then fails. Its outcome, written in the next events' transaction, must not undo the relay's
+    claim or mark the row failed: the relay owns the row from its claim on."""
+    row = await line.row()
+    lease_until = T0 + timedelta(minutes=5)
+    async with line.db.transaction() as session:
+        stored = await session.get(Outbox, row.id)
+        assert stored is not None
+        stored.next_attempt_at = lease_until  # as Relay._claim leaves it
+    line.fake.fail_next_reply(status, f"fake {outcome}")
+    service = ConversationService(line.db, None, line.sender)  # type: ignore[arg-type]
+    try:
+        await service.deliver(Delivery(row.id, row.user_id, row.reply_token, MESSAGES))
+    finally:
+        await service.close()
+    after = await line.state(row)
+    assert (after.status, after.attempts, after.error) == ("pending", 0, None)
+    assert as_utc(after.next_attempt_at) == lease_until
