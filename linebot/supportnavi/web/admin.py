@@ -35,6 +35,7 @@ from supportnavi.admin.queries import (
     summary,
 )
 from supportnavi.engine.graph import svg as route_svg
+from supportnavi.engine.model import Route
 from supportnavi.reminders.rules import format_ja
 
 COOKIE = "supportnavi_admin"
@@ -95,30 +96,37 @@ def router() -> APIRouter:
         found = await _summary(request, days)
         return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
 
-    @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
-    async def route_page(
-        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
-    ) -> Response:
+    async def one_route(
+        request: Request, route_id: str, days: int
+    ) -> Response | tuple[Summary, Route]:
+        """A route's page and its picture: the token, the route, then the numbers."""
         if (refusal := refused(request, json=False)) is not None:
             return refusal
         scenarios = request.app.state.services.scenarios
         if route_id not in scenarios.routes:
             return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        found = await _summary(request, days)
-        return page(request, "route.html", numbers=found, funnel=found.funnel(route_id),
-                    route=scenarios.routes[route_id])
+        return await _summary(request, days), scenarios.routes[route_id]
+
+    @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
+    async def route_page(
+        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        found = await one_route(request, route_id, days)
+        if isinstance(found, Response):
+            return found
+        numbers, route = found
+        return page(request, "route.html", numbers=numbers, funnel=numbers.funnel(route_id),
+                    route=route)
 
     @api.get("/admin/routes/{route_id}/graph.svg")
     async def route_graph(
         request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
     ) -> Response:
-        if (refusal := refused(request, json=False)) is not None:
-            return refusal
-        scenarios = request.app.state.services.scenarios
-        if route_id not in scenarios.routes:
-            return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        found = await _summary(request, days)
-        return Response(_route_graph(found.funnel(route_id), scenarios.routes[route_id]),
+        found = await one_route(request, route_id, days)
+        if isinstance(found, Response):
+            return found
+        numbers, route = found
+        return Response(_route_graph(numbers.funnel(route_id), route),
                         media_type="image/svg+xml", headers=HEADERS)
 
     @api.get("/admin/api/summary")
