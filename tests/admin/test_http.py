@@ -163,3 +163,20 @@ async def test_no_person_id_and_nothing_typed_appears_anywhere(admin_bot, monkey
     for body in bodies:
         assert person.user_id not in body
         assert marker not in body
+
+
+async def test_a_route_page_and_its_picture_need_the_token_and_a_known_route(admin_bot):
+    async with client(admin_bot) as http:
+        for path in ("/admin/routes/prime_cancel", "/admin/routes/prime_cancel/graph.svg"):
+            assert (await http.get(path)).status_code == 401, path
+            answer = await http.get(path, headers=BEARER)
+            assert answer.status_code == 200, path
+        svg = await http.get("/admin/routes/prime_cancel/graph.svg", headers=BEARER)
+        assert svg.headers["content-type"].startswith("image/svg+xml")
+        assert svg.text.lstrip().startswith(("<svg", "<?xml"))
+        for path in ("/admin/routes/no_such_route", "/admin/routes/no_such_route/graph.svg"):
+            answer = await http.get(path, headers=BEARER)
+            assert answer.status_code == 404, path
+            assert "no_such_route" in answer.json()["detail"]
+        bad_days = await http.get("/admin/routes/prime_cancel?days=0", headers=BEARER)
+        assert bad_days.status_code == 400
