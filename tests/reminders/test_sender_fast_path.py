@@ -13,7 +13,7 @@ from aiohttp import web
 from linebot.v3.messaging import MulticastRequest, PushMessageRequest, ReplyMessageRequest
 
 from supportnavi.engine import OutText, QuickReply
-from supportnavi.line.sender import LineSender, to_sdk
+from supportnavi.line.sender import LineSender, proxy_for, to_sdk
 from tests.support.line_spec import request_errors
 
 MESSAGES = [
@@ -150,3 +150,33 @@ async def test_no_answer_is_a_failure_without_a_status():
     finally:
         await sender.close()
     assert (result.ok, result.status) == (False, None) and result.error
+
+
+async def test_the_fast_path_goes_through_the_environments_proxy(line: Line, monkeypatch):
+    """Behind an egress proxy (HTTP_PROXY/HTTPS_PROXY) every send must reach LINE through it, as
+    the SDK's own session would; NO_PROXY names hosts reached directly. The stand-in LINE API
+    plays the proxy here: LINE's host does not even resolve, so only the proxy can answer."""
+    for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", line.url)
+    sender = LineSender("http://line-api.invalid", "the-token")
+    try:
+        assert (await sender.push(PERSON, MESSAGES, retry_key="k1")).ok
+        assert (await sender.reply("a-reply-token", MESSAGES)).ok
+    finally:
+        await sender.close()
+    assert len(line.bodies) == 2
+    assert line.headers[0]["Host"] == "line-api.invalid"  # asked of the proxy, for LINE
+
+    monkeypatch.setenv("NO_PROXY", "line-api.invalid")
+    direct = LineSender("http://line-api.invalid", "the-token", timeout=2.0)
+    try:
+        result = await direct.push(PERSON, MESSAGES, retry_key="k2")
+    finally:
+        await direct.close()
+    assert not result.ok and result.status is None  # straight to a host that does not exist
+    assert len(line.bodies) == 2
+    # and a LINE API on this machine (the simulator's, the tests') is never behind a proxy
+    monkeypatch.delenv("NO_PROXY")
+    assert proxy_for("http://127.0.0.1:8000/_fake_line") is None
+    assert proxy_for("http://line-api.invalid") == line.url

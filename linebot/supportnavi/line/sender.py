@@ -16,6 +16,7 @@ import json
 import logging
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from linebot.v3.messaging import (
@@ -57,6 +58,9 @@ class LineSender:
         self._access_token = access_token
         self._max_connections = configuration.connection_pool_maxsize
         self._session: aiohttp.ClientSession | None = None
+        # the environment's proxy for LINE (HTTPS_PROXY, NO_PROXY), looked up once: the fast
+        # path's session does not read the environment per request (see `_http`)
+        self._proxy = proxy_for(self._base_url)
         self._json: dict[tuple[OutText, ...], str] = {}  # messages -> their JSON, as the SDK's
         self._items: dict[EngineQuickReply, dict[str, Any]] = {}  # one button -> its JSON
 
@@ -136,7 +140,8 @@ class LineSender:
             headers["X-Line-Retry-Key"] = retry_key
         try:
             async with self._http().post(f"{self._base_url}/v2/bot/message/{op}",
-                                         data=body.encode(), headers=headers) as response:
+                                         data=body.encode(), headers=headers,
+                                         proxy=self._proxy) as response:
                 return _answer(op, response.status, await response.read())
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             return _no_answer(op, exc)
@@ -154,6 +159,18 @@ class LineSender:
             LINE_REQUESTS.labels(op, "ok").inc()
             return SendResult(ok=True, error="unparsed response")
         return _answer(op, int(response.status_code), None)
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for `url`, as the SDK's own session would use it
+    (`HTTP_PROXY`/`HTTPS_PROXY`, unless `NO_PROXY` names the host); None: go direct."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    proxy = getproxies().get(parts.scheme)
+    # a fake LINE API on this machine (simulator mode, the tests) is never behind a proxy
+    if not proxy or host in ("127.0.0.1", "localhost", "::1") or proxy_bypass(host):
+        return None
+    return proxy
 
 
 def _answer(op: str, status: int | None, body: object) -> SendResult:
