@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
@@ -67,6 +68,30 @@ async def test_malformed_json_is_400_and_oversized_body_is_413(bot):
     huge = b'{"events": [], "pad": "' + b"x" * 1_100_000 + b'"}'
     assert (await user.post(huge)).status_code == 413
     assert (await user.post(b"\xff\xfe")).status_code == 400
+
+
+async def _raw(url: str, head: bytes) -> bytes:
+    """A request written by hand: headers httpx would not send as they are."""
+    target = urlsplit(url)
+    reader, writer = await asyncio.open_connection(target.hostname, target.port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(300), 10)
+    finally:
+        writer.close()
+
+
+async def test_a_content_length_int_cannot_read_is_4xx_not_500(bot):
+    # 5,001 digits are more than int() reads, though they say 1 (then the signature is
+    # wrong: 400); fifteen nines are too large; 「１」 and a sign are no length at all
+    for declared, status in ((b"0" * 5000 + b"1", b"400"), (b"9" * 15, b"413"),
+                             (b"-1", b"400"), (b"\xef\xbc\x91", b"400")):
+        head = (b"POST /callback HTTP/1.1\r\nHost: bot\r\nContent-Length: " + declared
+                + b"\r\nX-Line-Signature: c2ln\r\nConnection: close\r\n\r\nx")
+        answer = await _raw(bot.url, head)
+        assert answer.split(b"\r\n")[0].split(b" ")[1] == status, (declared[:8], answer[:60])
+    assert bot.fake.records == []
 
 
 async def test_same_webhook_event_id_twice_gets_one_reply(bot):

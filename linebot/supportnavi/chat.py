@@ -106,7 +106,7 @@ class ChatClient:
     def say(self, line: str) -> list[dict[str, Any]]:
         """A number picks a shown button (a postback, as a tap would); anything else is text."""
         choice, _, rest = line.strip().partition(" ")
-        if choice.isdigit() and 1 <= int(choice) <= len(self.quick_replies):
+        if choice.isascii() and choice.isdecimal() and 1 <= int(choice) <= len(self.quick_replies):
             action = self.quick_replies[int(choice) - 1]["action"]
             if action["type"] == "postback":
                 return self.send(postback_event(action["data"]))

@@ -180,3 +180,13 @@ async def test_a_route_page_and_its_picture_need_the_token_and_a_known_route(adm
             assert "no_such_route" in answer.json()["detail"]
         bad_days = await http.get("/admin/routes/prime_cancel?days=0", headers=BEARER)
         assert bad_days.status_code == 400
+
+
+async def test_a_cookie_int_cannot_read_is_401_not_500(admin_bot):
+    """The session cookie is `<seconds>.<hmac>`: 「²」 passes str.isdigit() and 4,301 digits are
+    more than int() reads; either is a way in for nobody, and a 500 for nobody either."""
+    async with client(admin_bot) as http:
+        for issued in ("\u00b2".encode("latin-1"), b"9" * 4301, b"12345678901234"):
+            answer = await http.get("/admin", headers={"cookie": COOKIE.encode() + b"=" +
+                                                       issued + b"." + b"0" * 64})
+            assert answer.status_code == 401, issued[:6]

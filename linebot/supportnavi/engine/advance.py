@@ -39,7 +39,7 @@ from supportnavi.engine.model import (
     Text,
 )
 from supportnavi.engine.postback import global_reply
-from supportnavi.engine.text import fold
+from supportnavi.engine.text import fold, small_number
 from supportnavi.engine.understand import understand
 
 RESOLVED_YES = "resolved:yes"
@@ -164,10 +164,11 @@ class _Turn:
                 return self._bad_date("text:bad_date")
         if here is not None and here[1].input is not None and any(c.isdigit() for c in typed):
             return self._verdict(raw)
-        if here is None and typed.isdigit():
+        choice = small_number(typed) if here is None else None
+        if choice is not None:
             menu = self.sc.menu_routes
-            if 1 <= int(typed) <= len(menu):
-                chosen = menu[int(typed) - 1]
+            if 1 <= choice <= len(menu):
+                chosen = menu[choice - 1]
                 return self._do(f"route:{chosen}", f"menu_number:{chosen}")
         # Where a node asks for a number or a link, the person is answering it: only their own
         # words (a name, an example, keywords) leave for another route, never a guess by
@@ -261,11 +262,12 @@ class _Turn:
             self._enter(self.state.route, arg, push=True)
         elif kind == "route" and arg in self.sc.routes:
             self._enter(arg, self.sc.routes[arg].start, push=True)
-        elif kind == "menu" and arg.isdigit() and int(arg) < len(self.system.menu):
+        elif kind == "menu" and (page := small_number(arg)) is not None \
+                and page < len(self.system.menu):
             self.steps.append(Step("menu", self.state.route, self.state.node))
             self._push_here()
             self.state.route = self.state.node = None
-            self._show_menu(page=int(arg))
+            self._show_menu(page=page)
         elif kind == "action" and arg in ("menu", "back", "restart", "help"):
             action: Action = arg  # type: ignore[assignment]
             self._action(action)

@@ -46,7 +46,7 @@ def parse(text: str) -> phonenumbers.PhoneNumber | None:
     text = normalise(text)
     for match in PhoneNumberMatcher(text, REGION, leniency=phonenumbers.Leniency.VALID):
         return match.number
-    digits = "".join(c for c in text if c.isdigit() or c == "+")
+    digits = "".join(c for c in text if c in "0123456789+")
     if not 9 <= len(digits.lstrip("+")) <= _MAX_DIGITS:
         return None
     try:

@@ -97,7 +97,7 @@ def my_number_ok(digits: str) -> bool:
     on the My Number Act, art. 5: P_n is the n-th digit from the right, check digit excluded;
     Q_n = n + 1 for n <= 6 and n - 5 for 7 <= n <= 11; r = sum(P_n * Q_n) mod 11; the check
     digit is 0 when r <= 1, else 11 - r."""
-    if len(digits) != 12 or not digits.isdigit():
+    if len(digits) != 12 or not (digits.isascii() and digits.isdecimal()):
         return False
     body = digits[:11]
     total = 0

@@ -25,6 +25,15 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def small_number(text: str, most_digits: int = 3) -> int | None:
+    """`text` as a small whole number (a menu number, a page), or None. ASCII digits only:
+    `str.isdigit` is true of 「፩」 and 「²」 too, which `int` refuses, and a long run of digits is
+    no menu choice (and past 4,300 digits `int` refuses it as well)."""
+    if text.isascii() and text.isdecimal() and 0 < len(text) <= most_digits:
+        return int(text)
+    return None
+
+
 def fold(text: str) -> str:
     text = jaconv.hira2kata(normalize(text).casefold())
     return _PUNCT.sub("", text)

@@ -576,7 +576,8 @@ def _outcome(row: _Claimed, **values: Any) -> dict[str, Any]:
 def _incident_code(error: str | None) -> str:
     """A failed row's `error` ("400: LINE's words") as the dashboard counts it."""
     status, _, words = (error or "").partition(": ")
-    return incidents.code_of_send(int(status) if status.isdigit() else None, words)
+    known = status.isascii() and status.isdecimal() and len(status) == 3
+    return incidents.code_of_send(int(status) if known else None, words)
 
 
 def _release(row: _Claimed, error: str | None) -> dict[str, Any]:

@@ -211,7 +211,9 @@ def _verdict(request: Request, token: str) -> str | None:
     if cookie is None:
         return "the dashboard needs the token"
     issued, _, _ = cookie.partition(".")
-    if not issued.isdigit() or not _same(cookie, _session(token, int(issued))):
+    # a time in seconds: ASCII digits, and not so many that int() refuses them
+    if not (issued.isascii() and issued.isdecimal() and len(issued) <= 12) \
+            or not _same(cookie, _session(token, int(issued))):
         return "the session is not valid: log in again"
     if not 0 <= time.time() - int(issued) < SESSION_SECONDS:
         return "the session has expired: log in again"

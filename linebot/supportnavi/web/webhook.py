@@ -42,9 +42,12 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
 
     declared = request.headers.get("content-length")
     if declared is not None:
-        if not declared.isdigit():
+        # ASCII digits only (isdigit() would let 「²」 through to int()), and leading zeros
+        # never make a number too long for int()
+        if not (declared.isascii() and declared.isdecimal()):
             return _answer(400, "bad Content-Length")
-        if int(declared) > limit:
+        significant = declared.lstrip("0")
+        if len(significant) > len(str(limit)) or int(significant or "0") > limit:
             return _answer(413, f"body over {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
