@@ -238,3 +238,45 @@ async def test_a_failure_answers_500_and_the_redelivery_is_handled_once(bot):
     await asyncio.sleep(0.3)
     assert len(user.replies()) == 1
 
+
+
+async def test_one_persons_failing_event_does_not_hold_up_the_others_in_the_body(
+    bot, monkeypatch
+):
+    """The engine fails on A's first event (as it did on 「፩」): B, in the same body, is answered
+    at once; A's later event waits, so that a redelivery keeps A's order; the body is a 500 until
+    A's events go through."""
+    from supportnavi.conversation import service
+    from supportnavi.engine import Text
+
+    real = service.advance
+
+    def failing(scenarios, state, event, now, context):  # type: ignore[no-untyped-def]
+        if isinstance(event, Text) and event.text == "こわれる":
+            raise ValueError("the engine broke")
+        return real(scenarios, state, event, now, context)
+
+    monkeypatch.setattr(service, "advance", failing)
+    a, b = bot.user(), bot.user()
+    await a.say(a.follow())
+    await b.say(b.follow())
+    a_breaks, a_then, b_asks = a.text("こわれる"), a.text("メニュー"), b.text("メニュー")
+    for event in (a_breaks, a_then, b_asks):
+        (a if event is not b_asks else b).seen_tokens.add(event["replyToken"])
+    body = a.body(a_breaks, a_then, b_asks)
+    assert (await a.post(body)).status_code == 500
+    for _ in range(100):
+        if len(b.replies()) == 2:
+            break
+        await asyncio.sleep(0.05)
+    assert len(b.replies()) == 2  # B's answer did not wait for A
+    assert len(a.replies()) == 1  # the greeting only: A's second event waited
+    assert await _count(bot.db_url, ProcessedEvent, webhook_event_id=a_then["webhookEventId"]) == 0
+
+    monkeypatch.setattr(service, "advance", real)  # the engine is mended; LINE redelivers
+    assert (await a.post(body)).status_code == 200
+    for _ in range(100):
+        if len(a.replies()) == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert len(a.replies()) == 3 and len(b.replies()) == 2  # B is not answered twice

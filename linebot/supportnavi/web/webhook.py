@@ -70,27 +70,42 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
         return _answer(400, str(exc))
 
     committed: list[Delivery] = []
-    try:
-        for event in events:
+    failures: list[Exception] = []
+    held: set[str] = set()  # people one of whose events failed: their later ones wait
+    for event in events:
+        if event.user_key is not None and event.user_key in held:
+            continue  # kept in order: LINE brings it back after the one that failed
+        try:
             with EVENT_SECONDS.time():
                 delivery = await services.conversation.handle(event)
-            EVENTS.labels(event.source_type[:32], "handled").inc()
-            if delivery is not None:
-                committed.append(delivery)
-    except Exception as exc:
-        log.exception("webhook handling failed; answering 500 so that LINE redelivers")
-        EVENTS.labels("any", "failed").inc()
+        except EngineFailed as exc:
+            # this event's own trouble: the others in the body, other people's, go on
+            log.exception("event %s failed; answering 500 so that LINE redelivers",
+                          event.event_id)
+            EVENTS.labels(event.source_type[:32], "failed").inc()
+            failures.append(exc)
+            if event.user_key is not None:
+                held.add(event.user_key)
+            continue
+        except Exception as exc:
+            # the database or the like: the next events would fail the same way
+            log.exception("webhook handling failed; answering 500 so that LINE redelivers")
+            EVENTS.labels(event.source_type[:32], "failed").inc()
+            failures.append(exc)
+            break
+        EVENTS.labels(event.source_type[:32], "handled").inc()
+        if delivery is not None:
+            committed.append(delivery)
+    # what did commit gets its answer; a redelivery skips those events by their id
+    background.add_task(services.conversation.deliver_all, committed)
+    if failures:
         WEBHOOK_REQUESTS.labels("500").inc()
-        # counted after the answer, in its own transaction; EngineFailed's message is only the
-        # class name of what advance() raised
-        engine = isinstance(exc, EngineFailed)
-        background.add_task(incidents.record, services.db, "engine" if engine else "webhook",
-                            str(exc) if engine else incidents.code_of(exc),
-                            at=services.conversation.clock())
-        # what did commit still gets its answer; the redelivery will skip those events
-        background.add_task(services.conversation.deliver_all, committed)
+        for failure in failures:  # counted after the answer, each in its own transaction
+            engine = isinstance(failure, EngineFailed)  # its message is only a class name
+            background.add_task(incidents.record, services.db, "engine" if engine else "webhook",
+                                str(failure) if engine else incidents.code_of(failure),
+                                at=services.conversation.clock())
         return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,
                             background=background)
-    background.add_task(services.conversation.deliver_all, committed)
     WEBHOOK_REQUESTS.labels("200").inc()
     return JSONResponse({"status": "ok", "events": len(events)}, background=background)
