@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.reminders.rules import Plan, plan
 from supportnavi.store import repo
@@ -194,3 +196,47 @@ async def test_the_command_dispatches_once_at_a_fixed_now(bot):
     for bad in ("tomorrow", "2026-12-02T09:00:00"):  # not ISO 8601 / no offset
         code, out = await _cli(bot, "--once", "--now", bad)
         assert code == 2 and "--now" in out, out
+
+
+class _ChangesMindInFlight:
+    """LINE's side of a push during which the person stops the reminder (or blocks the bot),
+    then LINE answers as told."""
+
+    def __init__(self, db: Database, user_id: str, change: str, answer: int) -> None:
+        self.db, self.user_id, self.change, self.answer = db, user_id, change, answer
+        self.pushes = 0
+
+    async def push(self, to: str, messages: object, retry_key: str) -> object:
+        from supportnavi.conversation.events import SendResult
+
+        self.pushes += 1
+        if self.pushes == 1:
+            async with self.db.transaction() as session:
+                if self.change == "stop":
+                    await repo.cancel_reminders(session, self.user_id)
+                else:
+                    await repo.skip_pending_reminders(session, self.user_id)
+        if self.answer == 200:
+            return SendResult(ok=True, status=200)
+        return SendResult(ok=False, status=self.answer, error="LINE is busy")
+
+    async def multicast(self, to: list[str], messages: object, retry_key: str) -> object:
+        return await self.push(to[0], messages, retry_key)
+
+
+@pytest.mark.parametrize(("change", "answer", "after"), [
+    ("stop", 503, "cancelled"), ("stop", 400, "cancelled"), ("block", 503, "skipped"),
+    ("stop", 200, "sent"),  # it went out before the stop could matter: it was sent
+])
+async def test_a_stop_or_block_during_the_push_is_not_undone_by_its_outcome(
+    bot, change, answer, after
+):
+    user = "U" + "e" * 32
+    await schedule(bot.db_url, user, "prime_renewal", date(2026, 12, 20))
+    services = bot.app.state.services
+    line = _ChangesMindInFlight(services.db, user, change, answer)
+    d = Dispatcher(services.db, line, services.scenarios, TOKYO)  # type: ignore[arg-type]
+    await d.run_once(jst(12, 17, 9, 0))
+    assert [r.status for r in (await rows(bot.db_url)).values()] == [after]
+    await d.run_once(jst(12, 17, 9, 0) + timedelta(minutes=5))  # a retry would be due by now
+    assert line.pushes == 1

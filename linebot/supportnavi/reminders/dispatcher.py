@@ -459,12 +459,27 @@ class Dispatcher:
             await asyncio.gather(*(send(u) for u in units))
         finally:  # cancelled (the server stops): what is known is still written down
             if outcomes:
-                async with self.db.transaction() as session:
-                    await session.execute(update(Reminder), outcomes)  # bulk, by primary key
+                await self._write_outcomes(outcomes)
         for user_id in blocked:
             await self._block_user(user_id, now)
         failed = Counter(_incident_code(o["error"]) for o in outcomes if o["status"] == "failed")
         await incidents.record_many(self.db, "reminder", failed, at=now)
+
+    async def _write_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
+        """Bulk, by primary key. A push that went out is `sent` whatever happened meanwhile;
+        any other outcome changes only a row still pending: one the person stopped
+        (`cancelled`) or that their block `skipped` while its request was in flight stays so,
+        instead of coming back as pending and going out after all."""
+        sent = [o for o in outcomes if o["status"] == "sent"]
+        rest = [o for o in outcomes if o["status"] != "sent"]
+        async with self.db.transaction() as session:
+            if sent:
+                await session.execute(update(Reminder), sent)
+            if rest:
+                # no ORM objects of these rows are in this session to keep in step
+                await session.execute(
+                    update(Reminder).where(Reminder.status == "pending")
+                    .execution_options(synchronize_session=None), rest)
 
     def _call(self, unit: _Unit, messages: list[OutText], report: Report) -> Awaitable[SendResult]:
         if unit.multicast:
