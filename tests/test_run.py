@@ -84,3 +84,28 @@ def test_chat_picks_a_date_for_a_reminder(tmp_path):
     assert "[1] 日付を選ぶ（カレンダー） 📅" in out
     assert "番号と日付を送ってください" in out
     assert f"{day.month}月{day.day}日" in out and "このトークでお知らせします" in out
+
+
+def test_one_line_credential_without_the_other_is_refused(tmp_path):
+    """Half a channel would run in simulator mode holding the real channel secret: /simulator
+    would sign webhooks the real channel accepts, and replies would go to nobody."""
+    import pytest
+
+    from supportnavi.app import create_app
+    from supportnavi.settings import Settings
+
+    for present in ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN"):
+        env = _env(tmp_path, **{present: "only-this-one"})
+        for argv in (["serve", "--port", str(_free_port()), "--no-migrate"], ["chat"],
+                     ["reminders", "dispatch", "--once"]):
+            result = subprocess.run([sys.executable, "-m", "supportnavi", *argv], env=env,
+                                    input="", capture_output=True, text=True, timeout=60,
+                                    check=False)
+            assert result.returncode == 2, (argv, result.stderr)
+            assert "refusing to start" in result.stderr and "both LINE credentials" in (
+                result.stderr), argv
+        with pytest.raises(ValueError, match="both LINE credentials"):
+            create_app(Settings(**{present: "only-this-one"}))
+    # both, or neither, is fine
+    assert Settings(LINE_CHANNEL_SECRET="s", LINE_CHANNEL_ACCESS_TOKEN="t").half_configured() is None
+    assert Settings().half_configured() is None

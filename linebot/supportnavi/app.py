@@ -53,6 +53,8 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    if (half := settings.half_configured()) is not None:
+        raise ValueError(half)
     # Broken scenarios stop the start-up here, before a single request is accepted.
     scenarios = load_scenarios(settings.scenarios_dir)
     fake_line = FakeLine() if settings.simulator_mode else None

@@ -25,6 +25,12 @@ richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_a
 app.add_typer(richmenu_app, name="richmenu")
 
 
+def _refuse_half_configured(settings: Settings) -> None:
+    if (half := settings.half_configured()) is not None:
+        typer.echo(f"refusing to start: {half}", err=True)
+        raise typer.Exit(2)
+
+
 def _logging(settings: Settings) -> None:
     from supportnavi import logs
 
@@ -46,6 +52,7 @@ def reminders_dispatch(
 
     settings = Settings()
     _logging(settings)
+    _refuse_half_configured(settings)
     fixed: datetime | None = None
     if now is not None:
         try:
@@ -148,6 +155,7 @@ def serve(
         os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
     settings = Settings()
     _logging(settings)
+    _refuse_half_configured(settings)
     try:
         load_scenarios(settings.scenarios_dir)
     except ScenarioError as exc:
@@ -294,6 +302,7 @@ def chat(
     from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
 
     settings = Settings()
+    _refuse_half_configured(settings)
     if not settings.simulator_mode:
         typer.echo("chat needs simulator mode: unset LINE_CHANNEL_SECRET and "
                    "LINE_CHANNEL_ACCESS_TOKEN (it would otherwise reply on your real channel)",

@@ -76,6 +76,17 @@ class Settings(BaseSettings):
         ZoneInfo(value)  # raises on an unknown zone: fail at start-up, not at 3 a.m.
         return value
 
+    def half_configured(self) -> str | None:
+        """What is wrong when exactly one of the two LINE credentials is set: a server would
+        otherwise run in simulator mode with the real channel secret, signing and accepting
+        webhooks for the real channel and replying to nobody."""
+        if bool(self.line_channel_secret) == bool(self.line_channel_access_token):
+            return None
+        missing = ("LINE_CHANNEL_ACCESS_TOKEN" if self.line_channel_secret
+                   else "LINE_CHANNEL_SECRET")
+        return (f"{missing} is not set: set both LINE credentials for a real channel, or "
+                "neither for simulator mode")
+
     @property
     def simulator_mode(self) -> bool:
         return not (self.line_channel_secret and self.line_channel_access_token)
