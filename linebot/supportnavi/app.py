@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -147,9 +146,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # a validator's own ValueError sits in the errors' ctx: encoded, not a 500
-        return JSONResponse({"detail": "bad request", "errors": jsonable_encoder(exc.errors())},
-                            400)
+        # where and why, never the input itself: echoed, it could hold what was typed, and a
+        # lone surrogate in it could not even be encoded (the 400 became a 500)
+        errors = [{"loc": [str(part) for part in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        return JSONResponse({"detail": "bad request", "errors": errors}, 400)
 
     return app
 

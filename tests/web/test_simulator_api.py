@@ -308,3 +308,17 @@ async def test_the_fake_keeps_counting_after_a_clear():
         await http.post("/v2/bot/message/push", json=push, headers=headers)
     [second] = fake.sent_to(user, set(), after=first.seq)
     assert second.seq == first.seq + 1
+
+
+async def test_a_lone_surrogate_is_a_400_and_the_answer_echoes_no_input(sim):
+    """JSON may carry \\ud800 alone; it is no text LINE could send. The 400 says where and why,
+    never the input, which echoed could not even be encoded (it became a 500)."""
+    raw = ('{"user": "%s", "type": "text", "text": "a\\ud800b"}' % USER).encode()
+    answer = await sim.http.post("/simulator/api/events", content=raw,
+                                 headers={"content-type": "application/json"})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["errors"][0]["loc"][-1] == "text"
+    secret = "秘密のことば" + "x"  # too long a postback data: refused, and not repeated back
+    answer = await sim.http.post("/simulator/api/events", json={
+        "user": USER, "type": "postback", "data": secret * 50})  # 350 > 300
+    assert answer.status_code == 400 and secret not in answer.text
