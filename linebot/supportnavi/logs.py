@@ -102,6 +102,9 @@ def config(settings: Settings) -> dict[str, Any]:
             # a line per request the bot makes (the simulator posting to /callback, LINE
             # calls): noise at INFO; their failures still show
             "httpx": {"level": "WARNING"},
+            # at DEBUG a line per database operation, with its values (reply tokens, message
+            # texts): never wanted in a log, whatever the level
+            "aiosqlite": {"level": "INFO"},
         },
     }
 

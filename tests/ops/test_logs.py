@@ -67,10 +67,15 @@ def all_logs(monkeypatch):
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logs.formatter("json"))
     root = logging.getLogger()
-    levels = {name: logging.getLogger(name).level for name in ("", "sqlalchemy.engine")}
+    # the levels serve's config gives its named loggers, at DEBUG
+    named = {name: spec["level"] for name, spec in
+             logs.config(Settings(SUPPORTNAVI_LOG_LEVEL="debug"))["loggers"].items()}
+    named["sqlalchemy.engine"] = "INFO"  # every statement, and what SQLAlchemy shows of it
+    levels = {name: logging.getLogger(name).level for name in ["", *named]}
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # statements + parameters
+    for name, level in named.items():
+        logging.getLogger(name).setLevel(level)
     yield stream
     root.removeHandler(handler)
     for name, level in levels.items():
@@ -91,7 +96,35 @@ async def test_a_conversation_leaves_no_id_secret_or_words_in_the_logs(bot, all_
     assert len(lines) > 20, "the run should have logged SQL at least"
     for line in lines:
         json.loads(line)  # every line is one JSON object
-    assert user.user_id not in out
-    assert logs.pseudonym(user.user_id) in out  # it was there, and was replaced
+    assert user.user_id not in out and logs.pseudonym(user.user_id) not in out
     assert marker not in out and "hunter2hunter2" not in out
     assert CHANNEL_SECRET not in out and ACCESS_TOKEN not in out
+    assert "[SQL parameters hidden" in out  # the statements were logged, their values not
+
+
+async def test_a_database_error_in_the_logs_carries_no_values(db_url, all_logs):
+    """A statement that fails (here: a person's row twice) is logged with its traceback, and
+    SQLAlchemy's message would name the statement's values: the engine hides them."""
+    from datetime import UTC, datetime
+
+    from supportnavi.store.db import Database
+    from supportnavi.store.models import User
+
+    # the value rides in a column that is not the key: PostgreSQL's own DETAIL names a
+    # duplicated key (a LINE id, which the formatter replaces), never the other columns
+    value = "tok-" + "7" * 12
+    now = datetime.now(UTC)
+    db = Database(db_url)
+    try:
+        for _ in range(2):
+            try:
+                async with db.transaction() as session:
+                    session.add(User(id="U" + "c" * 32, status=value, first_seen=now,
+                                     last_seen=now))
+            except Exception:
+                logging.getLogger("supportnavi.test").exception("insert failed")
+    finally:
+        await db.dispose()
+    out = all_logs.getvalue()
+    assert "IntegrityError" in out and "insert failed" in out
+    assert value not in out

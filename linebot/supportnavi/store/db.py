@@ -32,7 +32,9 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
-        kwargs: dict[str, Any] = {"echo": echo}
+        # an error's message (and so a traceback in the logs) never carries the statement's
+        # values: reply tokens, ids and message texts are parameters
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             _ensure_parent_dir(self.url.database)
             kwargs["connect_args"] = {"timeout": sqlite_busy_timeout_ms / 1000}
