@@ -313,7 +313,7 @@ async def test_the_fake_keeps_counting_after_a_clear():
 async def test_a_lone_surrogate_is_a_400_and_the_answer_echoes_no_input(sim):
     """JSON may carry \\ud800 alone; it is no text LINE could send. The 400 says where and why,
     never the input, which echoed could not even be encoded (it became a 500)."""
-    raw = ('{"user": "%s", "type": "text", "text": "a\\ud800b"}' % USER).encode()
+    raw = ('{"user": "' + USER + '", "type": "text", "text": "a\\ud800b"}').encode()
     answer = await sim.http.post("/simulator/api/events", content=raw,
                                  headers={"content-type": "application/json"})
     assert answer.status_code == 400, answer.text
