@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery
@@ -47,12 +48,14 @@ class Line:
         return Relay(db or self.db, self.sender, grace=GRACE, lease=timedelta(seconds=30),
                      clock=lambda: now)
 
-    async def row(self, token: str | None = "token", *, created: datetime = T0) -> Outbox:
+    async def row(self, token: str | None = "token", *, created: datetime = T0,
+                  event_at: datetime | None = None) -> Outbox:
         """An outbox row as the webhook's transaction left it, for a new person."""
         user_id = "U" + uuid.uuid4().hex
         row = Outbox(id=str(uuid.uuid4()), user_id=user_id, event_id=uuid.uuid4().hex,
                      reply_token=token and f"{token}-{uuid.uuid4().hex}",
-                     messages=dump_messages(MESSAGES), created_at=created)
+                     messages=dump_messages(MESSAGES), created_at=created,
+                     event_at=event_at)
         async with self.db.transaction() as session:
             await repo.lock_user(session, user_id, created)
             repo.add_outbox(session, row)
@@ -268,3 +271,27 @@ async def test_the_webhooks_late_failure_leaves_a_row_a_relay_holds(line, status
     after = await line.state(row)
     assert (after.status, after.attempts, after.error) == ("pending", 0, None)
     assert as_utc(after.next_attempt_at) == lease_until
+
+
+async def test_a_late_redeliverys_refused_token_expired_so_it_is_pushed(line):
+    """LINE redelivered the event two minutes after sending it; the bot's own reply got a 5xx
+    (so a reply may have gone), and the relay hears "Invalid reply token" ten seconds after
+    the row was made. The token's minute ran from the event, long over: it expired, so the reply
+    is pushed, not taken for sent (and lost)."""
+    row = await line.row(event_at=T0 - timedelta(minutes=2))
+    line.fake.used_reply_tokens.add(row.reply_token)  # expired, as LINE answers for it
+    report = await line.relay(T0 + timedelta(seconds=10)).run_once()
+    assert (report.used, report.pushed) == (0, 1)
+    assert line.received(row) == 1 and len(line.pushes(row)) == 1
+
+
+async def test_the_event_time_on_the_row_is_the_events(bot):
+    """The webhook writes when LINE sent the event (its timestamp) on the outbox row."""
+    user = bot.user()
+    event = user.follow()
+    event["timestamp"] -= 90_000  # LINE sent it 90 s ago (a redelivery)
+    await user.say(event)
+    async with session_at(bot.db_url) as session:
+        (row,) = (await session.execute(select(Outbox))).scalars().all()
+    assert row.event_at is not None
+    assert abs(as_utc(row.event_at).timestamp() * 1000 - event["timestamp"]) < 1

@@ -85,6 +85,7 @@ class _Row:
     messages: dict[str, Any]
     attempts: int
     created_at: datetime
+    event_at: datetime | None  # when LINE sent the event: its reply token's minute runs from it
     maybe_sent: bool  # a reply with the token may have reached LINE before this claim
 
 
@@ -170,6 +171,7 @@ class Relay:
             for outbox in found:
                 rows.append(_Row(outbox.id, outbox.user_id, outbox.reply_token,
                                  outbox.messages, outbox.attempts, as_utc(outbox.created_at),
+                                 as_utc(outbox.event_at) if outbox.event_at else None,
                                  outbox.reply_maybe_sent))
                 outbox.next_attempt_at = now + self.lease
                 if outbox.reply_token:
@@ -193,7 +195,10 @@ class Relay:
             if not result.token_invalid:
                 return self._retry_or_fail(row, result, report, started,
                                            maybe_sent=row.maybe_sent or result.maybe_taken)
-            if row.maybe_sent and started - row.created_at < REPLY_TOKEN_MINUTE:
+            # the token's minute runs from when LINE sent the event, which for a redelivery
+            # can be long before the bot made this row
+            issued = min(row.event_at or row.created_at, row.created_at)
+            if row.maybe_sent and started - issued < REPLY_TOKEN_MINUTE:
                 report.used += 1
                 return _Outcome(row, "sent", error="reply token already used: sent before")
             # never used by us (every try was refused outright), so expired; or past its

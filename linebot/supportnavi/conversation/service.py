@@ -199,7 +199,7 @@ class ConversationService:
             "id": outbox_id, "user_id": user.id, "event_id": event.event_id,
             "reply_token": event.reply_token, "messages": dump_messages(outcome.messages),
             "status": "pending", "attempts": 0, "error": None, "created_at": now,
-            "sent_at": None,
+            "sent_at": None, "event_at": _sent_by_line(event),
         })
         return Delivery(outbox_id, user.id, event.reply_token, outcome.messages)
 
@@ -298,6 +298,13 @@ def _advance(
     except Exception as exc:
         failed = EngineFailed(f"{type(exc).__name__} in advance()")
         raise failed.with_traceback(exc.__traceback__) from None
+
+
+def _sent_by_line(event: InboundEvent) -> datetime | None:
+    """The event's own timestamp: when LINE issued its reply token."""
+    if event.timestamp_ms <= 0:
+        return None
+    return datetime.fromtimestamp(event.timestamp_ms / 1000, UTC)
 
 
 def _window(user: UserRow) -> tuple[int, int]:

@@ -245,7 +245,7 @@ def _marks(n: int) -> str:
 
 
 _OUTBOX_COLUMNS = ("id", "user_id", "event_id", "reply_token", "messages", "status",
-                   "attempts", "error", "created_at", "sent_at")
+                   "attempts", "error", "created_at", "sent_at", "event_at")
 _STEP_COLUMNS = ("user_id", "at", "kind", "route", "node", "resolved", "event_id")
 _SAVE_STATE = (
     "INSERT INTO conversation_states (user_id, route, node, data, version, updated_at) "
@@ -323,7 +323,8 @@ class SqliteBatch(_Rare):
 
     async def add_outbox(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            convert = {"messages": self._json, "created_at": self._when, "sent_at": self._when}
+            convert = {"messages": self._json, "created_at": self._when, "sent_at": self._when,
+                       "event_at": self._when}
             await self.db.executemany(
                 f"INSERT INTO outbox ({', '.join(_OUTBOX_COLUMNS)}) "
                 f"VALUES ({_marks(len(_OUTBOX_COLUMNS))})",

@@ -109,6 +109,9 @@ class Outbox(Base):
     # (the webhook's own try is about to go, unrecorded), kept after a 5xx or no answer, false
     # once every try was refused outright (429). The relay reads a refused token by it.
     reply_maybe_sent: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # When LINE sent the event (its `timestamp`): the reply token's minute runs from then, not
+    # from when the bot got to it (a redelivery comes late, its token as old as the event).
+    event_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_outbox_status", "status", "created_at"),)
 
