@@ -30,9 +30,11 @@ sends it again in a way LINE accepts once: a reply token works once (a second re
 - Any other 4xx: `failed`. A row 23 hours old: `failed` too: too late to answer, and LINE
   forgets a retry key after 24 hours, so a push retried later could deliver twice.
 
-The one case it cannot tell: a reply that LINE took just before a crash, found only after the
-token's minute (the server stayed down longer). The refused token then reads as expired and
-the row is pushed: a possible second copy, rather than a question left without its answer.
+The one case it cannot tell: a reply that LINE took without saying so (just before a crash, or
+answering 5xx or nothing), come back to only after the token's minute (the server stayed down
+longer, or LINE's trouble outlasted the minute through the backoff). The refused token then
+reads as expired and the row is pushed: a possible second copy, rather than a question left
+without its answer.
 """
 
 from __future__ import annotations
@@ -229,7 +231,8 @@ class Relay:
     async def _write(self, outcomes: list[_Outcome]) -> None:
         now = self.clock()
         async with self.db.transaction() as session:
-            for o in outcomes:
+            # in id order, as the group commit locks them: two writers never wait on each other
+            for o in sorted(outcomes, key=lambda o: o.row.id):
                 await repo.finish_outbox(session, o.row.id, o.outcome, error=o.error, now=now,
                                          retry_at=o.retry_at, by_relay=True,
                                          drop_token=o.drop_token,

@@ -164,6 +164,10 @@ def _core_statements() -> dict[str, Any]:
         "failed": outbox_not_relayed.values(
             attempts=OUTBOX.c.attempts + 1, status="failed", error=bindparam("b_error"),
             reply_maybe_sent=maybe),
+        # the rows whose outcomes this transaction writes, locked first and in id order (as
+        # the relay writes its own), so that the two never deadlock on them
+        "lock_outbox": select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+        .order_by(OUTBOX.c.id).with_for_update(),
     }
 
 
@@ -223,6 +227,8 @@ class CoreBatch(_Rare):
             await self._run("outbox", rows)
 
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
+        if results:
+            await self._run("lock_outbox", {"ids": sorted({r[0] for r in results})})
         if sent := _finished(results, "sent"):
             await self._run("sent", [{"b_id": i, "b_now": now, "b_maybe": m}
                                      for i, _, m in sent])
