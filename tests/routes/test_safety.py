@@ -26,13 +26,16 @@ SECRETS = [
     ("確認コードは 482913 です", ["482913"], "コードをほかの人に"),
     ("マイナンバーは 1234 5678 9018", ["123456789018", "1234 5678 9018"], "市区町村"),
 ]
-LOGGERS = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "supportnavi", "sqlalchemy"]
+LOGGERS = ["", "uvicorn", "uvicorn.error", "uvicorn.access", "supportnavi", "sqlalchemy",
+           "aiosqlite"]
 
 
 @pytest.fixture
 def every_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Every record at DEBUG, from the app, uvicorn (which does not propagate) and
-    SQLAlchemy (whose engine log at this level carries every statement's parameters)."""
+    """Every record at DEBUG, from the app, uvicorn (which does not propagate), SQLAlchemy and
+    aiosqlite (whose line per operation carries the statement and its values; the app's own
+    logging caps it at INFO, and a test that ran earlier may have applied that cap, so it is
+    lifted here explicitly: the SQLite group commit's statements are only seen through it)."""
     saved = []
     for name in LOGGERS:
         logger = logging.getLogger(name)
