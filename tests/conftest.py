@@ -52,6 +52,28 @@ async def _pg_admin(sql: str) -> None:
         await conn.close()
 
 
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Each test leaves logging as it found it. A CLI command run in-process applies the app's
+    logging config (a handler on the stderr of that run, which is closed afterwards, and
+    aiosqlite capped at INFO), and without this a later test would inherit both."""
+    import logging
+
+    loggers = [logging.getLogger(), *(
+        v for v in logging.Logger.manager.loggerDict.values() if isinstance(v, logging.Logger))]
+    saved = [(lg, lg.level, list(lg.handlers), lg.propagate, lg.disabled) for lg in loggers]
+    known = {id(lg) for lg in loggers}
+    yield
+    for lg, level, handlers, propagate, disabled in saved:
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+        lg.propagate, lg.disabled = propagate, disabled
+    for lg in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(lg, logging.Logger) and id(lg) not in known:
+            lg.setLevel(logging.NOTSET)  # made by the test: no level or handler of its own
+            lg.handlers.clear()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("db") / "template.db"
