@@ -40,21 +40,12 @@ from supportnavi.migrate import upgrade  # noqa: E402
 from supportnavi.settings import REPO_ROOT  # noqa: E402
 from supportnavi.store.db import Database  # noqa: E402
 from supportnavi.store.models import StepRecord, User  # noqa: E402
+from tests.support.db import pg_execute  # noqa: E402
 
 PG = os.environ.get("SUPPORTNAVI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=TOKYO).astimezone(UTC)
 DAYS = 28
-
-
-async def _pg(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _walk(scenarios: Scenarios, rng: random.Random, route_id: str) -> tuple[list[str], bool]:
@@ -136,7 +127,7 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
         url = f"sqlite+aiosqlite:///{tmp.name}/bench.db"
     else:
         name = f"supportnavi_bench_{uuid.uuid4().hex[:8]}"
-        await _pg(PG, f'CREATE DATABASE "{name}"')
+        await pg_execute(PG, f'CREATE DATABASE "{name}"')
         url = PG.rsplit("/", 1)[0] + f"/{name}"
     try:
         await asyncio.to_thread(upgrade, url)
@@ -148,7 +139,7 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
             await _fill(db, rows, people)
             filled = time.perf_counter() - started
             if kind == "postgresql":
-                await _pg(url, "ANALYZE")
+                await pg_execute(url, "ANALYZE")
             since = NOW - timedelta(days=DAYS)
             steps = StepRecord.__table__
 
@@ -180,7 +171,7 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
         if tmp is not None:
             tmp.cleanup()
         else:
-            await _pg(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await pg_execute(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {
         "db": kind, "rows": n, "people": len(people), "visits": visits,
         "fill_s": round(filled, 1), "count_s": round(t_count, 3),

@@ -40,6 +40,7 @@ import aiohttp  # noqa: E402
 
 from supportnavi.migrate import upgrade  # noqa: E402
 from tests.support import dispatch_run as dr  # noqa: E402
+from tests.support.db import pg_execute  # noqa: E402
 
 PG = os.environ.get("SUPPORTNAVI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
@@ -49,19 +50,9 @@ PUSH_LIMIT, MULTICAST_LIMIT = 2000, 200
 # --- the database ------------------------------------------------------------------------
 
 
-async def _pg(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=3)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def pg_available() -> bool:
     try:
-        asyncio.run(_pg(PG, "SELECT 1"))
+        asyncio.run(pg_execute(PG, "SELECT 1"))
     except Exception:
         return False
     return True
@@ -74,7 +65,7 @@ class FreshDatabase:
         self.kind = kind
         if kind == "postgres":
             self.name = f"supportnavi_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_pg(PG, f'CREATE DATABASE "{self.name}"'))
+            asyncio.run(pg_execute(PG, f'CREATE DATABASE "{self.name}"'))
             self.url = PG.rsplit("/", 1)[0] + f"/{self.name}"
         else:
             self.dir = tempfile.TemporaryDirectory(prefix="supportnavi-bench-")
@@ -83,7 +74,7 @@ class FreshDatabase:
 
     def drop(self) -> None:
         if self.kind == "postgres":
-            asyncio.run(_pg(PG, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            asyncio.run(pg_execute(PG, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         else:
             self.dir.cleanup()
 

@@ -72,6 +72,7 @@ from supportnavi.engine import (  # noqa: E402
 )
 from supportnavi.engine.model import Context  # noqa: E402
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts  # noqa: E402
+from tests.support.db import pg_execute  # noqa: E402
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
@@ -479,7 +480,7 @@ class FreshDatabase:
         self.kind = kind
         if kind == "postgres":
             self.name = f"supportnavi_bench_{uuid.uuid4().hex[:10]}"
-            _pg(f'CREATE DATABASE "{self.name}"')
+            asyncio.run(pg_execute(PG, f'CREATE DATABASE "{self.name}"'))
             self.url = PG.rsplit("/", 1)[0] + f"/{self.name}"
         else:
             self.dir = tempfile.mkdtemp(prefix="supportnavi-webhook-bench-")
@@ -487,22 +488,11 @@ class FreshDatabase:
 
     def drop(self) -> None:
         if self.kind == "postgres":
-            _pg(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            asyncio.run(pg_execute(PG, f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _pg(sql: str) -> None:
-    import asyncpg
-
-    async def run() -> None:
-        conn = await asyncpg.connect(PG.replace("postgresql+asyncpg", "postgresql"), timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
 
 
 def start_bot(kind: str, fake_url: str, db: FreshDatabase | None, workers: int,

@@ -20,6 +20,7 @@ from supportnavi.app import create_app
 from supportnavi.migrate import upgrade
 from supportnavi.settings import Settings
 from supportnavi.simulator.fake_line import FakeLine
+from tests.support.db import pg_execute
 from tests.support.line_user import LineUser
 
 PG_ADMIN_URL = os.environ.get("SUPPORTNAVI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -40,16 +41,6 @@ def _pg_available() -> bool:
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     return True
-
-
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN_URL.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(autouse=True)
@@ -88,11 +79,11 @@ def pg_database() -> Iterator[str]:
             pytest.fail("PostgreSQL at 127.0.0.1:5432 is required when CI=true, and it is down")
         pytest.skip("no PostgreSQL at 127.0.0.1:5432 on this machine")
     name = f"supportnavi_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(pg_execute(PG_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     yield url
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(pg_execute(PG_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -103,18 +94,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
     tables = "users, conversation_states, step_history, processed_events, outbox, reminders, incidents"
-    asyncio.run(_pg_admin_at(url, f"TRUNCATE {tables} CASCADE"))
+    asyncio.run(pg_execute(url, f"TRUNCATE {tables} CASCADE"))
     return url
-
-
-async def _pg_admin_at(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _free_socket() -> socket.socket:

@@ -14,7 +14,8 @@ from fastapi import FastAPI
 
 from supportnavi.app import create_app
 from supportnavi.simulator.fake_line import FakeLine
-from tests.conftest import Served, _pg_admin_at, bot_settings
+from tests.conftest import Served, bot_settings
+from tests.support.db import pg_execute
 
 
 class ThreadedBot:
@@ -73,5 +74,5 @@ def threaded_bot(db_url: str) -> Iterator[ThreadedBot]:
 def pg_url(pg_database: str) -> str:
     """The test PostgreSQL alone (for tests of what only it does), emptied."""
     tables = "users, conversation_states, step_history, processed_events, outbox, reminders"
-    asyncio.run(_pg_admin_at(pg_database, f"TRUNCATE {tables} CASCADE"))
+    asyncio.run(pg_execute(pg_database, f"TRUNCATE {tables} CASCADE"))
     return pg_database

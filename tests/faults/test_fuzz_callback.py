@@ -129,23 +129,23 @@ def raw_post(url: str, headers: list[tuple[str, bytes]], body: bytes) -> tuple[i
     return int(status_line.split(b" ")[1]), rest.partition(b"\r\n\r\n")[2]
 
 
-@pytest.fixture(scope="module")
-def quiet_bot(tmp_path_factory, sqlite_template):
-    """One bot for every test that must leave it untouched (each checks it still is)."""
-    path = tmp_path_factory.mktemp("fuzz") / "quiet.db"
+def _bot_on_a_copy(tmp_path_factory, sqlite_template, name: str):
+    path = tmp_path_factory.mktemp("fuzz") / f"{name}.db"
     shutil.copy(sqlite_template, path)
     bot = ThreadedBot(f"sqlite+aiosqlite:///{path}")
     yield bot
     bot.close()
+
+
+@pytest.fixture(scope="module")
+def quiet_bot(tmp_path_factory, sqlite_template):
+    """One bot for every test that must leave it untouched (each checks it still is)."""
+    yield from _bot_on_a_copy(tmp_path_factory, sqlite_template, "quiet")
 
 
 @pytest.fixture(scope="module")
 def busy_bot(tmp_path_factory, sqlite_template):
-    path = tmp_path_factory.mktemp("fuzz") / "busy.db"
-    shutil.copy(sqlite_template, path)
-    bot = ThreadedBot(f"sqlite+aiosqlite:///{path}")
-    yield bot
-    bot.close()
+    yield from _bot_on_a_copy(tmp_path_factory, sqlite_template, "busy")
 
 
 def _nothing_happened(bot: ThreadedBot) -> None:

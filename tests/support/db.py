@@ -23,6 +23,18 @@ async def session_at(db_url: str) -> AsyncIterator[AsyncSession]:
         await db.dispose()
 
 
+async def pg_execute(url: str, sql: str) -> None:
+    """One statement on a PostgreSQL given by its SQLAlchemy URL, on a connection of its own
+    (CREATE/DROP DATABASE cannot run in a transaction, TRUNCATE must not wait on a pool)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 async def all_reminders(db_url: str) -> list[Reminder]:
     async with session_at(db_url) as session:
         return list((await session.execute(select(Reminder))).scalars())
