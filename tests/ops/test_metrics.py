@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -24,7 +24,10 @@ from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.support.line_user import LineUser, walk
 
 TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TOKYO)
+# The conversation's clock is fixed, but a scrape counts the reminders due by the wall clock:
+# so the dates are today's, not a fixed day that the calendar eventually reaches.
+NOW = datetime.now(TOKYO).replace(hour=10, minute=0, second=0, microsecond=0)
+TRIAL_END = (NOW + timedelta(days=12)).date()
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -55,7 +58,7 @@ async def test_metrics_count_events_latency_line_requests_and_reminders(bot):
     await user.say(user.follow())
     await user.open("trial_cancel")
     await walk(user, ["終了日の調べ方へ", "期限の前に知らせてほしい"])
-    await user.pick_date("日付を選ぶ（カレンダー）", "2026-12-05")
+    await user.pick_date("日付を選ぶ（カレンダー）", TRIAL_END.isoformat())
     bot.fake.fail_next_reply(500, "fake trouble")
     await user.send(user.text("メニュー"))
     for _ in range(200):  # the failed reply is sent after the 200
@@ -65,7 +68,9 @@ async def test_metrics_count_events_latency_line_requests_and_reminders(bot):
     await asyncio.sleep(0.1)
     dispatcher = make_dispatcher(services.db, services.sender, services.scenarios,
                                  services.settings)
-    due = datetime(2026, 12, 2, 9, 0, tzinfo=TOKYO).astimezone(UTC)
+    # the first push: three days before the end, at 9:00
+    due = datetime.combine(TRIAL_END - timedelta(days=3), datetime.min.time(), TOKYO)
+    due = due.replace(hour=9).astimezone(UTC)
     assert (await dispatcher.run_once(due)).sent == 1
     after = await scrape(bot.url)
 
