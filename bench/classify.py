@@ -1,6 +1,6 @@
 """How well typed text is routed, and how fast: accuracy, the unknown rate, time per message.
 
-    .venv/bin/python bench/classify.py                      # the dev set, ../shared/data
+    .venv/bin/python bench/classify.py                      # the dev set (public)
     .venv/bin/python bench/classify.py --data tests/understanding/heldout.yaml --sweep
 
 The data maps route ids to messages; `unknown` lists out-of-scope ones. Each message goes
@@ -34,7 +34,7 @@ from supportnavi.understanding import ExampleClassifier  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/intents_dev.yaml")
+    parser.add_argument("--data", type=Path, default=ROOT / "tests/understanding/intents_dev.yaml")
     parser.add_argument("--scenarios", type=Path, default=ROOT / "scenarios")
     parser.add_argument("--sweep", action="store_true", help="try other thresholds too")
     parser.add_argument("--errors", action="store_true", help="list the misrouted messages")

@@ -1,4 +1,4 @@
-"""LINE's own OpenAPI specs (shared/line-openapi) as JSON-schema validators.
+"""LINE's own OpenAPI specs (our copy in tests/spec/line-openapi) as JSON-schema validators.
 
 OpenAPI 3.0's `discriminator` is not JSON Schema, so every schema with a discriminator mapping
 is rewritten into an explicit "type is X and it matches X's schema" choice before validating.
@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft4Validator
 
-SPEC_DIR = Path(
-    os.environ.get("LINE_OPENAPI_DIR", Path(__file__).resolve().parents[3] / "shared/line-openapi")
-)
+SPEC_DIR = Path(__file__).resolve().parents[1] / "spec" / "line-openapi"
 
 
 def _rewrite_discriminators(spec: dict[str, Any]) -> dict[str, Any]:
