@@ -7,6 +7,7 @@ import asyncio
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,8 +21,40 @@ from supportnavi.app import create_app
 from supportnavi.migrate import upgrade
 from supportnavi.settings import Settings
 from supportnavi.simulator.fake_line import FakeLine
+from tests.support import paths
 from tests.support.db import pg_execute
 from tests.support.line_user import LineUser
+
+# Before any test module is collected: every file opened from here on, by this process or a
+# process it starts, must lie inside the repository (tests/support/paths.py).
+_OUTSIDE_REPORT = Path(tempfile.mkdtemp(prefix="supportnavi-paths-")) / "outside.txt"
+_PATH_GUARD = paths.install(_OUTSIDE_REPORT)
+_reported_seen = 0
+
+
+def _opened_outside() -> list[str]:
+    global _reported_seen
+    children = paths.reported(_OUTSIDE_REPORT)
+    found = _PATH_GUARD.take() + children[_reported_seen:]
+    _reported_seen = len(children)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _only_files_inside_the_repository() -> Iterator[None]:
+    before = _opened_outside()
+    yield
+    found = before + _opened_outside()
+    if found:
+        pytest.fail("opened outside the repository (a clone with nothing beside it has none of "
+                    "these): " + ", ".join(sorted(set(found))[:10]), pytrace=False)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    found = _opened_outside()
+    if found:
+        print("\nopened outside the repository:", *sorted(set(found)), sep="\n  ")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 PG_ADMIN_URL = os.environ.get("SUPPORTNAVI_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 CHANNEL_SECRET = "test-channel-secret"
