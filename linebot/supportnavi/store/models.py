@@ -74,12 +74,27 @@ class StepRecord(Base):
 
 
 class ProcessedEvent(Base):
+    """A handled webhookEventId, so that a redelivery is skipped; pruned once LINE can no
+    longer redeliver it."""
+
     __tablename__ = "processed_events"
+    __table_args__ = (Index("ix_processed_events_at", "processed_at"),)
 
     webhook_event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str | None] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(32))
     processed_at: Mapped[datetime]
+
+
+class Meta(Base):
+    """Facts about the database itself, by key: e.g. `mode`, whether a real LINE channel or
+    the simulator has used it."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime]
 
 
 class Outbox(Base):
