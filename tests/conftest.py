@@ -22,7 +22,7 @@ from supportnavi.migrate import upgrade
 from supportnavi.settings import Settings
 from supportnavi.simulator.fake_line import FakeLine
 from tests.support import paths
-from tests.support.db import pg_execute
+from tests.support.db import empty_pg, pg_execute
 from tests.support.line_user import LineUser
 
 # Before any test module is collected: every file opened from here on, by this process or a
@@ -126,8 +126,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite+aiosqlite:///{path}"
     url: str = request.getfixturevalue("pg_database")
-    tables = "users, conversation_states, step_history, processed_events, outbox, reminders, incidents"
-    asyncio.run(pg_execute(url, f"TRUNCATE {tables} CASCADE"))
+    asyncio.run(empty_pg(url))
     return url
 
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from supportnavi.app import create_app
 from supportnavi.simulator.fake_line import FakeLine
 from tests.conftest import Served, bot_settings
-from tests.support.db import pg_execute
+from tests.support.db import empty_pg
 
 
 class ThreadedBot:
@@ -73,6 +73,5 @@ def threaded_bot(db_url: str) -> Iterator[ThreadedBot]:
 @pytest.fixture
 def pg_url(pg_database: str) -> str:
     """The test PostgreSQL alone (for tests of what only it does), emptied."""
-    tables = "users, conversation_states, step_history, processed_events, outbox, reminders"
-    asyncio.run(pg_execute(pg_database, f"TRUNCATE {tables} CASCADE"))
+    asyncio.run(empty_pg(pg_database))
     return pg_database

@@ -9,7 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.store.db import Database
-from supportnavi.store.models import Reminder
+from supportnavi.store.models import Base, Reminder
+
+# Every table of the models, for a test that empties the shared test PostgreSQL: a table added
+# later is emptied too, with no list to keep up.
+EVERY_TABLE = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 
 @asynccontextmanager
@@ -33,6 +37,10 @@ async def pg_execute(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def empty_pg(url: str) -> None:
+    await pg_execute(url, f"TRUNCATE {EVERY_TABLE} CASCADE")
 
 
 async def all_reminders(db_url: str) -> list[Reminder]:
