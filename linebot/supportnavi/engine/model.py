@@ -421,6 +421,10 @@ class Planner(Protocol):
 
     def parse(self, kind: str, text: str, now: datetime) -> date | None: ...
 
+    def usable(self, given: date, now: datetime) -> bool:
+        """Whether a date lies near enough to today for any reminder (a typed 9999年 does not)."""
+        ...
+
     def bounds(self, kind: str, now: datetime) -> tuple[date, date, date]:
         """The date picker's initial, min and max dates for this kind."""
         ...

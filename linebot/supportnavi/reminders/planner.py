@@ -21,6 +21,9 @@ from supportnavi.reminders.rules import (
 # How far the date picker reaches from today: a pause began up to a year ago; a renewal is at
 # most a year ahead.
 PICKER_REACH = timedelta(days=400)
+# A date further than this from today, typed or sent as picked, is no date any reminder can use:
+# the ordinary "could not read the date" answer, no row (and no arithmetic near date.max).
+HORIZON = timedelta(days=2 * 366)
 KINDS: tuple[str, ...] = get_args(Kind)
 
 
@@ -63,6 +66,9 @@ class RulesPlanner:
     def parse(self, kind: str, text: str, now: datetime) -> date | None:
         direction = self._rules[self._kind(kind)].given
         return parse_date(text, self.today(now), direction)
+
+    def usable(self, given: date, now: datetime) -> bool:
+        return abs(given - self.today(now)) <= HORIZON
 
     def bounds(self, kind: str, now: datetime) -> tuple[date, date, date]:
         today = self.today(now)
