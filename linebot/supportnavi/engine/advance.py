@@ -38,7 +38,7 @@ from supportnavi.engine.model import (
     StopReminder,
     Text,
 )
-from supportnavi.engine.postback import global_reply
+from supportnavi.engine.postback import global_reply, read_change
 from supportnavi.engine.text import fold, small_number
 from supportnavi.engine.understand import understand
 
@@ -119,16 +119,36 @@ class _Turn:
         return self._done("follow:revive?")
 
     def postback(self, event: Postback) -> Outcome:
+        """Button data is honoured only as the bot made it: a node's button only on that node
+        while it shows it, and a button valid from anywhere (the menu, a push's stop, the rich
+        menu) only with a key such buttons carry. Anything else is a stale or forged tap."""
         tap = postback.decode(event.data)
         if tap is None:
             return self._stale("postback:unknown")
-        if tap.route is not None and (tap.route, tap.node) != (self.state.route, self.state.node):
-            return self._stale("postback:stale")
-        if tap.route is not None and not self._button_is_shown(tap.key):
+        if tap.route is None:
+            if not self._global_key(tap.key):
+                return self._stale("postback:unknown")
+        elif ((tap.route, tap.node) != (self.state.route, self.state.node)
+              or not self._button_is_shown(tap.key)):
             return self._stale("postback:stale")
         if tap.key.startswith("remind:"):
             return self._date_picked(event.params.get("date", ""))
         return self._do(tap.key, f"button:{tap.key}")
+
+    def _global_key(self, key: str) -> bool:
+        """A key that buttons valid from anywhere carry: open a route, a menu page, the menu or
+        the help, stop one reminder, and the answer to "keep what was skipped?"."""
+        kind, _, arg = key.partition(":")
+        if kind == "route":
+            return arg in self.sc.routes
+        if kind == "menu":
+            page = small_number(arg)
+            return page is not None and page < len(self.system.menu)
+        if kind == "action":
+            return arg in ("menu", "help")
+        if kind == "stop":
+            return postback.read_stop(arg) is not None
+        return kind == "revive" and arg in ("yes", "no")
 
     def text(self, raw: str) -> Outcome:
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
@@ -281,10 +301,10 @@ class _Turn:
             self.steps.append(Step("resolved_no", self.state.route, self.state.node))
             self._say(self.system.texts.resolved_no)
             self._attach(self._resolved_no_replies())
-        elif kind == "do" and self.state.route is not None:
-            change, _, target = arg.partition(">")
-            self._change_reminders(change)
-            self._enter(self.state.route, target, push=True)
+        elif kind == "do" and self.state.route is not None and (
+                (change := read_change(arg)) is not None):
+            self._change_reminders(change[0])
+            self._enter(self.state.route, change[1], push=True)
         elif kind == "stop" and (stop := postback.read_stop(arg)) is not None:
             self._stop(*stop)
         elif kind == "revive" and arg in ("yes", "no"):
@@ -364,6 +384,9 @@ class _Turn:
         """The person gave a date where a node offers a reminder: plan it, or say why not."""
         planner = self.ctx.planner
         assert planner is not None
+        if not planner.usable(given, self.now):
+            # 9999年12月31日: no date rule can use it, and no reminder that far is wanted
+            return self._bad_date(f"{resolved}:unusable")
         texts = self.system.texts
         name, day = self._kind_name(kind), planner.day(given, self.now)
         self.steps.append(Step("remind", self.state.route, self.state.node))
@@ -410,16 +433,16 @@ class _Turn:
             self._say(self._reminder_list())
         self._attach(self._shown_replies())
 
-    def _change_reminders(self, change: str) -> None:
-        self.steps.append(Step("window" if change.startswith("window:") else "reminder_stop",
+    def _change_reminders(self, change: tuple[int, int] | None) -> None:
+        """None: stop them all; (start, end): the hours pushes may come in."""
+        self.steps.append(Step("reminder_stop" if change is None else "window",
                                self.state.route, self.state.node))
-        if change == "stop_all":
+        if change is None:
             self.effects.append(StopAll())
             self.pending = []
             return
-        start, end = (int(h) for h in change.removeprefix("window:").split("-"))
-        self.effects.append(SetWindow(start, end))
-        self.window = (start, end)
+        self.effects.append(SetWindow(*change))
+        self.window = change
 
     def _revive(self, keep: bool) -> None:
         self.steps.append(Step("revive", None, None))
