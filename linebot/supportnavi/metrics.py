@@ -48,6 +48,17 @@ REMINDERS = Counter(
     ["outcome"],
 )
 
+# Passes of the reminder dispatcher, by result (ok, failed): a pass that keeps failing stops
+# everyone's reminders, so it is something to alert on (/healthz says so too).
+DISPATCH_PASSES = Counter(
+    "supportnavi_dispatch_passes_total", "reminder dispatcher passes, by result", ["result"],
+)
+# Events that could never be handled (poison: they would fail on every redelivery): answered
+# 200 all the same, counted here and as an incident.
+POISON_EVENTS = Counter(
+    "supportnavi_poison_events_total", "webhook events set aside as impossible to handle",
+)
+
 
 def line_result(status: int | None, ok: bool) -> str:
     """A LINE answer as a label value: few values, none of them personal."""

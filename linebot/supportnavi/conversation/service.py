@@ -308,9 +308,12 @@ def _sent_by_line(event: InboundEvent) -> datetime | None:
 
 
 def _window(user: UserRow) -> tuple[int, int]:
-    if user.push_start_hour is None or user.push_end_hour is None:
+    """The person's push hours as stored; unset or out of range (a row written before they
+    were checked), the default."""
+    start, end = user.push_start_hour, user.push_end_hour
+    if start is None or end is None or not 0 <= start < end <= 24:
         return (9, 21)
-    return (user.push_start_hour, user.push_end_hour)
+    return (start, end)
 
 
 def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.events import SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
-from supportnavi.metrics import REMINDERS
+from supportnavi.metrics import DISPATCH_PASSES, REMINDERS
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import Window, due_now
 from supportnavi.settings import Settings
@@ -71,6 +71,7 @@ class Report:
     multicasts: int = 0  # multicast requests made
     paused: str | None = None  # why sending stopped (the monthly quota), if it did
     errors: list[str] = field(default_factory=list)
+    bad_rows: Counter[str] = field(default_factory=Counter)  # failed before any try, by code
 
     @property
     def handled(self) -> int:
@@ -193,18 +194,16 @@ def person_window(start_hour: int | None, end_hour: int | None, default: Window)
     midnight); NULL or nonsense falls back to the default."""
     if start_hour is None and end_hour is None:
         return default
-    start = default.start if start_hour is None else clock_time(start_hour)
-    if end_hour is None:
-        end = default.end
-    elif end_hour == 24:
-        end = clock_time.max
-    elif 0 <= end_hour < 24:
-        end = clock_time(end_hour)
-    else:
-        return default
-    try:
+    try:  # a row is read as it is: hours out of range (a forged 99-3 was stored) are nonsense
+        start = default.start if start_hour is None else clock_time(start_hour)
+        if end_hour is None:
+            end = default.end
+        elif end_hour == 24:
+            end = clock_time.max
+        else:
+            end = clock_time(end_hour)
         return Window(start, end)
-    except ValueError:
+    except (ValueError, TypeError):
         return default
 
 
@@ -232,6 +231,9 @@ class Dispatcher:
         self.paused_reason: str | None = None
         self.last_run: datetime | None = None
         self.last_report: Report | None = None
+        # passes in a row that raised, and the last one's exception class: /healthz says so
+        self.failed_passes = 0
+        self.last_error: str | None = None
         self._rendered: dict[tuple[str, date, date], list[OutText]] = {}
 
     # --- state, for /healthz -------------------------------------------------------------
@@ -252,6 +254,9 @@ class Dispatcher:
             "multicast_rate": self.multicast_rate.current,
             "last_run": self.last_run.isoformat() if self.last_run else None,
             "last_sent": report.sent if report else None,
+            "failing": self.failed_passes > 0,
+            "failed_passes": self.failed_passes,
+            "last_error": self.last_error,
         }
 
     def _pause(self, now: datetime, reason: str, error: str) -> None:
@@ -276,8 +281,14 @@ class Dispatcher:
                              "skipped %d%s", report.sent, report.retried, report.failed,
                              report.deferred, report.skipped,
                              f", paused: {report.paused}" if report.paused else "")
-            except Exception:
+            except Exception as exc:
                 log.exception("a reminder pass failed; the next one is in %.0f s", interval)
+                self.failed_passes += 1
+                self.last_error = type(exc).__name__
+                DISPATCH_PASSES.labels("failed").inc()
+            else:
+                self.failed_passes, self.last_error = 0, None
+                DISPATCH_PASSES.labels("ok").inc()
             await asyncio.sleep(interval)
 
     async def run_once(self, now: datetime) -> Report:
@@ -306,6 +317,8 @@ class Dispatcher:
             await asyncio.gather(*in_flight, return_exceptions=True)
         if self.paused_until is not None and self.paused_until > now:
             report.paused = self.paused_reason
+        if report.bad_rows:
+            await incidents.record_many(self.db, "reminder", report.bad_rows, at=now)
         self.last_report = report
         for outcome in ("sent", "retried", "failed", "deferred", "skipped", "released"):
             REMINDERS.labels(outcome).inc(getattr(report, outcome))
@@ -346,19 +359,27 @@ class Dispatcher:
                     report.skipped += 1
                     handled += 1
                     continue
-                window = person_window(start_hour, end_hour, self.window)
+                try:
+                    window = person_window(start_hour, end_hour, self.window)
+                    allowed = due_now(as_utc(reminder.next_attempt_at), now, self.tz, window)
+                    self._messages(_claimed(reminder))  # a row that cannot be written fails here
+                    group_key = _group_key(reminder, window)
+                except Exception as exc:
+                    # one row nothing can be done with: it fails alone, and the rest go out
+                    self._bad_row(reminder, exc, report)
+                    handled += 1
+                    continue
                 windows[reminder.id] = window
                 if reminder.batch_key is not None:
                     if reminder.batch_key not in incomplete:
                         batches[reminder.batch_key].append(reminder)
                     continue
-                allowed = due_now(as_utc(reminder.next_attempt_at), now, self.tz, window)
                 if allowed > now:
                     reminder.next_attempt_at, reminder.claimed_until = allowed, None
                     report.deferred += 1
                     handled += 1
                 elif reminder.first_attempt_at is None and reminder.attempts == 0:
-                    fresh[_group_key(reminder, window)].append(reminder)
+                    fresh[group_key].append(reminder)
                 else:
                     alone.append(reminder)  # tried alone before: only its own key may go again
 
@@ -422,13 +443,18 @@ class Dispatcher:
                 found[r.id] = (r, s, a, b)
         return {m.batch_key for m in members if m.id not in found}
 
+    def _bad_row(self, reminder: Reminder, exc: Exception, report: Report) -> None:
+        code = f"bad row: {type(exc).__name__}"
+        log.error("reminder %s cannot be sent (%s): marked failed", reminder.id, code)
+        reminder.status, reminder.error, reminder.claimed_until = "failed", code, None
+        report.failed += 1
+        report.errors.append(code)
+        report.bad_rows[code] += 1
+
     def _unit(self, members: list[Reminder], key: str, multicast: bool, now: datetime) -> _Unit:
         rows = []
         for m in members:
-            rows.append(_Claimed(
-                m.id, m.user_id, m.kind, m.given, m.deadline,
-                m.attempts, _maybeas_utc(m.first_attempt_at), as_utc(m.next_attempt_at), m.error,
-            ))
+            rows.append(_claimed(m))
             m.claimed_until = now + self.lease
             # written before the try: from now on this row may only go again with this key
             m.first_attempt_at = m.first_attempt_at or now
@@ -568,6 +594,11 @@ def make_dispatcher(
         quota_pause=timedelta(seconds=settings.quota_pause_seconds),
         slowdown=timedelta(seconds=settings.rate_slowdown_seconds),
     )
+
+
+def _claimed(m: Reminder) -> _Claimed:
+    return _Claimed(m.id, m.user_id, m.kind, m.given, m.deadline, m.attempts,
+                    _maybeas_utc(m.first_attempt_at), as_utc(m.next_attempt_at), m.error)
 
 
 def _group_key(reminder: Reminder, window: Window) -> tuple[Any, ...]:

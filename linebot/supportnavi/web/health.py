@@ -13,14 +13,16 @@ async def healthz(request: Request) -> JSONResponse:
         await services.db.check()  # SQLite: can a write have the lock (reads go on regardless)
     except Exception as exc:  # the point of a health check is to say so, not to raise
         return JSONResponse({"status": "down", "database": type(exc).__name__}, 503)
+    reminders = (services.dispatcher.status() if services.dispatcher is not None
+                 else {"running": False})
     return JSONResponse(
         {
-            "status": "ok",
+            # the webhook works (200), but a dispatcher whose passes fail sends no reminder
+            "status": "degraded" if reminders.get("failing") else "ok",
             "mode": "simulator" if services.settings.simulator_mode else "line",
             "routes": sorted(services.scenarios.routes),
             # a dispatcher paused by LINE's monthly quota still answers 200: the webhook works,
             # and `reminders.paused` says why no reminder goes out
-            "reminders": services.dispatcher.status() if services.dispatcher is not None
-            else {"running": False},
+            "reminders": reminders,
         }
     )
