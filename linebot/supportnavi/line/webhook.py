@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -57,6 +58,31 @@ class WebhookReader:
         return [_convert(e) for e in events]
 
 
+# LINE sends a text of at most 5,000 characters and postback data of at most 300: anything
+# longer did not come from LINE, and is cut before any work (a 200,000-character text held
+# the whole server for seconds).
+MAX_TEXT, MAX_DATA = 5000, 300
+# A timestamp LINE could send: milliseconds since 1970, before the year 10000 (a larger one
+# made every later event of its body fail, other people's too).
+MAX_TIMESTAMP_MS = 253_402_300_799_999
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(value: str, limit: int) -> str:
+    """At most `limit` characters, with any lone surrogate (JSON can carry one, UTF-8 cannot)
+    made U+FFFD, so that nothing downstream fails to encode it."""
+    return _LONE_SURROGATE.sub("\ufffd", value[:limit])
+
+
+def _timestamp(value: object) -> int:
+    """The event's time in milliseconds, or 0 (unknown) when it is none LINE could send."""
+    try:
+        ms = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return ms if 0 < ms <= MAX_TIMESTAMP_MS else 0
+
+
 # LINE's ids are short printable ASCII (a user "U" + 32 hex digits, an event id a 26-letter
 # ULID, a reply token 32 hex digits); webhook.yml bounds none of them. Anything else is not
 # from LINE, and would not fit where the bot keeps it: such an event is ignored, not a 500.
@@ -103,7 +129,7 @@ def _convert_event(event: Any) -> InboundEvent:
         "source_type": str(event.type),
         "user_key": user_key,
         "reply_token": getattr(event, "reply_token", None),
-        "timestamp_ms": int(event.timestamp),
+        "timestamp_ms": _timestamp(event.timestamp),
         "standby": mode == "standby",
         "redelivery": bool(event.delivery_context.is_redelivery),
     }
@@ -115,20 +141,22 @@ def _convert_event(event: Any) -> InboundEvent:
     if isinstance(event, MessageEvent):
         message = event.message
         if isinstance(message, TextMessageContent):
-            engine_input = Text(message.text)
+            engine_input = Text(_clean(message.text or "", MAX_TEXT))
         else:
             engine_input = OtherMessage(str(getattr(message, "type", "unknown")))
         return InboundEvent(type="message", input=engine_input, **common)
     if isinstance(event, PostbackEvent):
-        params = {str(k): str(v) for k, v in (event.postback.params or {}).items()}
+        params = {_clean(str(k), MAX_DATA): _clean(str(v), MAX_DATA)
+                  for k, v in (event.postback.params or {}).items()}
         if "newRichMenuAliasId" in params:
             # a tab of the rich menu switched (LINE did it on the phone): nothing to answer
             if params.get("status") != "SUCCESS":
                 log.warning("rich menu switch to %r: %s", params["newRichMenuAliasId"],
                             params.get("status"))
             return InboundEvent(type="ignored", **common)
-        return InboundEvent(
-            type="postback", input=Postback(event.postback.data, params), **common
-        )
+        data = event.postback.data or ""
+        # longer than LINE allows: no button of ours made it, so it reads as unknown data
+        data = _clean(data, MAX_DATA) if len(data) <= MAX_DATA else ""
+        return InboundEvent(type="postback", input=Postback(data, params), **common)
     log.info("webhook event type %r: nothing to do", event.type)
     return InboundEvent(type="ignored", **common)
