@@ -110,6 +110,11 @@ class LineUser:
         if token:
             self.seen_tokens.add(token)
         await self.send(event)
+        return await self.wait_for_reply(event)
+
+    async def wait_for_reply(self, event: dict[str, Any]) -> list[dict[str, Any]]:
+        """The messages of the bot's reply to `event`, once the fake LINE API has them."""
+        token = event.get("replyToken")
         for _ in range(750):  # up to 15 s: a loaded 2-core machine is slow
             for r in self.bot.fake.records:
                 if r.path.endswith("/reply") and r.body.get("replyToken") == token:
@@ -161,4 +166,25 @@ async def walk(user: LineUser, labels: list[str]) -> str:
     said = ""
     for label in labels:
         said += "\n" + texts(await user.tap(label))
+    return said
+
+
+async def reach(user: LineUser, route_id: str, node_id: str) -> list[dict[str, Any]]:
+    """Open a route and tap the shortest way to one of its nodes, as a person would; return
+    what the bot said at the last step."""
+    from supportnavi.engine.loader import load_scenarios
+    from supportnavi.settings import REPO_ROOT
+
+    route = load_scenarios(REPO_ROOT / "scenarios").routes[route_id]
+    paths: dict[str, list[str]] = {route.start: []}
+    todo = [route.start]
+    while todo and node_id not in paths:
+        here = todo.pop(0)
+        for button in route.nodes[here].buttons:
+            if button.to is not None and button.to not in paths:
+                paths[button.to] = [*paths[here], button.label]
+                todo.append(button.to)
+    said = await user.open(route_id)
+    for label in paths[node_id]:
+        said = await user.tap(label)
     return said
