@@ -50,6 +50,7 @@ def test_the_guard_tells_beside_from_inside_and_from_the_system(tmp_path: Path) 
     # the interpreter's and the system's own files are not the project's to carry
     assert guard.check(os.__file__) is None
     assert guard.check("/etc/hosts") is None
+    assert guard.check(Path.home() / ".netrc") is None  # the user's own settings
     assert guard.check(3) is None
 
 

@@ -26,7 +26,8 @@ SITE_DIR = Path(__file__).resolve().parent / "pathguard"
 
 # The system's own files: shared libraries, time zones, certificates, /proc and /dev, fonts.
 # The interpreter's prefixes, its site-packages and the temporary folder are added below.
-_SYSTEM = ("/dev", "/proc", "/sys", "/etc", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/run")
+_SYSTEM = ("/dev", "/proc", "/sys", "/etc", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/run",
+           "/opt", "/var")
 
 
 def _allowed_prefixes() -> tuple[str, ...]:
@@ -48,6 +49,7 @@ class PathGuard:
         parent = os.path.dirname(self.root.rstrip("/")).rstrip("/") + "/"
         self.beside = parent if parent != "/" else None
         self.allowed = _allowed_prefixes()
+        self.home_dotfiles = os.path.realpath(Path.home()).rstrip("/") + "/."
         self.outside: list[str] = []
         self.on_outside = on_outside
         self.active = True
@@ -65,6 +67,8 @@ class PathGuard:
         probe = resolved.rstrip("/") + "/"
         if probe.startswith(self.root):
             return None
+        if probe.startswith(self.home_dotfiles):
+            return None  # the user's own configuration and caches (~/.netrc, ~/.cache)
         if self.beside is not None and probe.startswith(self.beside):
             return resolved
         return None if probe.startswith(self.allowed) else resolved
