@@ -51,7 +51,7 @@ VISIT_DEFINITION = (
     "node is where they gave up. Otherwise it is in progress."
 )
 # Steps after which the person is no longer in the route they are recorded on.
-LEAVING = ("menu", "resolved_yes")
+LEAVING = ("menu", "resolved_yes", "trouble")
 REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
 MAX_DAYS = 90
 

@@ -3,7 +3,7 @@
 Nothing here imports FastAPI, SQLAlchemy or the LINE SDK; the engine is tested without I/O.
 """
 
-from supportnavi.engine.advance import advance
+from supportnavi.engine.advance import advance, trouble
 from supportnavi.engine.loader import load_scenarios
 from supportnavi.engine.model import (
     Follow,
@@ -33,4 +33,5 @@ __all__ = [
     "Text",
     "advance",
     "load_scenarios",
+    "trouble",
 ]

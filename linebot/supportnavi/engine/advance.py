@@ -72,6 +72,16 @@ def advance(
     raise TypeError(f"not an engine input: {event!r}")
 
 
+def trouble(scenarios: Scenarios, state: State) -> Outcome:
+    """The answer when the bot itself failed on an input (advance raised): an apology and the
+    menu. The person starts again from the menu, since where they were may be what failed."""
+    turn = _Turn(scenarios, State(), datetime.min, Context())
+    turn.steps.append(Step("trouble", state.route, state.node))
+    turn._say(scenarios.system.texts.trouble)
+    turn._show_menu(prompt=False)
+    return turn._done("trouble")
+
+
 class _NeedReminders(Exception):
     """The answer depends on the person's reminders, which the context does not hold."""
 

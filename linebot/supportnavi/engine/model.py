@@ -183,6 +183,8 @@ class SystemTexts(_Strict):
     help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
     stale: str
     not_understood: str
+    # when the bot itself failed on what the person sent: an apology, then the menu
+    trouble: str
     other_message: str
     back_at_top: str
     resolved_question: str
@@ -544,7 +546,7 @@ class OutText:
 StepKind = Literal[
     "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
     "resolved_no", "follow", "other_message", "remind", "reminder_stop", "window", "revive",
-    "secret", "greeting",
+    "secret", "greeting", "trouble",
 ]
 
 
