@@ -214,16 +214,16 @@ async def test_every_request_the_bot_sends_fits_the_messaging_api_spec(bot):
 async def test_a_failure_answers_500_and_the_redelivery_is_handled_once(bot):
     user = bot.user()
     service = bot.app.state.services.conversation
-    real_handle = service.handle
+    real_handle = service.handle_all
     calls = {"n": 0}
 
-    async def flaky(event):
+    async def flaky(events):
         calls["n"] += 1
         if calls["n"] == 1:
-            raise ConnectionError("database went away")
-        return await real_handle(event)
+            return [ConnectionError("database went away") for _ in events]
+        return await real_handle(events)
 
-    service.handle = flaky
+    service.handle_all = flaky
     event = user.follow()
     user.seen_tokens.add(event["replyToken"])
     failed = await user.post(user.body(event))
@@ -243,20 +243,19 @@ async def test_a_failure_answers_500_and_the_redelivery_is_handled_once(bot):
 async def test_one_persons_failing_event_does_not_hold_up_the_others_in_the_body(
     bot, monkeypatch
 ):
-    """The engine fails on A's first event (as it did on 「፩」): B, in the same body, is answered
-    at once; A's later event waits, so that a redelivery keeps A's order; the body is a 500 until
-    A's events go through."""
+    """A's first event fails for a passing reason (the database, for that one step): B, in the
+    same body, is answered at once; A's later event waits, so that a redelivery keeps A's
+    order; the body is a 500 until A's events go through."""
     from supportnavi.conversation import service
-    from supportnavi.engine import Text
 
-    real = service.advance
+    real = service.ConversationService._handle_one
 
-    def failing(scenarios, state, event, now, context):  # type: ignore[no-untyped-def]
-        if isinstance(event, Text) and event.text == "こわれる":
-            raise ValueError("the engine broke")
-        return real(scenarios, state, event, now, context)
+    async def failing(self, session, batch, event, now):  # type: ignore[no-untyped-def]
+        if getattr(event.input, "text", None) == "こわれる":
+            raise ConnectionResetError("the connection dropped")
+        return await real(self, session, batch, event, now)
 
-    monkeypatch.setattr(service, "advance", failing)
+    monkeypatch.setattr(service.ConversationService, "_handle_one", failing)
     a, b = bot.user(), bot.user()
     await a.say(a.follow())
     await b.say(b.follow())
@@ -273,10 +272,34 @@ async def test_one_persons_failing_event_does_not_hold_up_the_others_in_the_body
     assert len(a.replies()) == 1  # the greeting only: A's second event waited
     assert await _count(bot.db_url, ProcessedEvent, webhook_event_id=a_then["webhookEventId"]) == 0
 
-    monkeypatch.setattr(service, "advance", real)  # the engine is mended; LINE redelivers
+    monkeypatch.setattr(service.ConversationService, "_handle_one", real)  # LINE redelivers
     assert (await a.post(body)).status_code == 200
     for _ in range(100):
         if len(a.replies()) == 3:
             break
         await asyncio.sleep(0.05)
     assert len(a.replies()) == 3 and len(b.replies()) == 2  # B is not answered twice
+
+
+async def test_an_input_the_engine_fails_on_gets_an_apology_and_a_200(bot, monkeypatch):
+    """It was a 500 on every redelivery (as 「፩」 once was): now the person is told, and taken
+    to the menu, and their next event in the same body goes through."""
+    from supportnavi.conversation import service
+    from supportnavi.engine import Text
+
+    real = service.advance
+
+    def failing(scenarios, state, event, now, context):  # type: ignore[no-untyped-def]
+        if isinstance(event, Text) and event.text == "こわれる":
+            raise ValueError("the engine broke")
+        return real(scenarios, state, event, now, context)
+
+    monkeypatch.setattr(service, "advance", failing)
+    a = bot.user()
+    await a.say(a.follow())
+    breaks, then = a.text("こわれる"), a.text("返品")
+    a.seen_tokens.update({breaks["replyToken"], then["replyToken"]})
+    assert (await a.post(a.body(breaks, then))).status_code == 200
+    apology = texts(await a.wait_for_reply(breaks))
+    assert "不具合" in apology
+    assert "返品" in texts(await a.wait_for_reply(then))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
-from supportnavi.engine import Input, Outcome, Scenarios, State, advance
+from supportnavi.engine import Input, Outcome, Scenarios, State, advance, trouble
 from supportnavi.engine.model import (
     Classifier,
     Context,
@@ -25,6 +26,7 @@ from supportnavi.engine.model import (
     StopAll,
     StopReminder,
 )
+from supportnavi.metrics import EVENT_SECONDS, POISON_EVENTS
 from supportnavi.store import incidents, repo
 from supportnavi.store.batch import BatchStore, StateRow, UserRow, batch_store
 from supportnavi.store.db import Database, as_utc
@@ -47,6 +49,37 @@ class _Finished:
     outcome: repo.OutboxOutcome
     error: str | None
     reply_maybe_sent: bool | None = None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What became of one event: the answer to send after the commit (None: nothing to say),
+    and an incident to count once the webhook has answered, as (place, code)."""
+
+    delivery: Delivery | None = None
+    incident: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class _Queued:
+    """An event as the group commit holds it: `body` ties it to the webhook request it came
+    in, so that a person's events of one body keep their order (the group commit's hold)."""
+
+    event: InboundEvent
+    body: object
+
+
+@dataclass(frozen=True)
+class _Poisoned:
+    """An event that fails on every try (a poison event), set aside in its place in the
+    transaction: recorded as processed, so that LINE's redeliveries stop, and answered with
+    an apology and the menu."""
+
+    event: InboundEvent
+    code: str
+
+
+_Item = _Queued | _Poisoned | _Finished
 
 
 @dataclass
@@ -96,33 +129,70 @@ class ConversationService:
         self.clock = clock
         self.planner = planner  # None: no reminders are offered
         self.classifier = classifier  # None: typed text is routed by names and keywords only
-        self._commits: GroupCommit[InboundEvent | _Finished, Delivery | None] = GroupCommit(
-            db, self._commit, max_items=batch_max, name="conversation-writer")
+        self._commits: GroupCommit[_Item, Handled] = GroupCommit(
+            db, self._commit, max_items=batch_max, name="conversation-writer",
+            quarantine=self._quarantine, hold_key=_hold_key)
 
     async def close(self) -> None:
         await self._commits.close()
 
-    async def handle(self, event: InboundEvent) -> Delivery | None:
-        if event.standby:
-            log.info("event %s ignored: channel in standby mode", event.event_id)
-            return None
-        if event.user_key is None:
-            log.info("event %s (%s) has no source: ignored", event.event_id, event.source_type)
-            return None
-        return await self._commits.submit(event)
+    async def handle(self, event: InboundEvent) -> Handled:
+        """One event, as a body of one; raises what failed it (the webhook answers 500)."""
+        [result] = await self.handle_all([event])
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    async def _commit(
-        self, session: AsyncSession, items: Sequence[InboundEvent | _Finished],
-    ) -> list[Delivery | None]:
+    async def handle_all(self, events: Sequence[InboundEvent]) -> list[Handled | BaseException]:
+        """A webhook body's events, all queued at once in body order, so that they share the
+        group commit's transactions (a body of 1,000 events took over LINE's 2 s one by one).
+        A person's events keep their order: once one fails, their later ones in the body are
+        not tried (`Held`), and LINE's redelivery brings them back after it. Each result is
+        the event's `Handled` or what failed it."""
+        body = object()
+        held: set[tuple[object, str]] = set()
+
+        async def one(event: InboundEvent) -> Handled:
+            with EVENT_SECONDS.time():  # from the body's arrival to its event's commit
+                return await queue(event)
+
+        async def queue(event: InboundEvent) -> Handled:
+            if event.standby:
+                log.info("event %s ignored: channel in standby mode", event.event_id)
+                return Handled()
+            if event.user_key is None:
+                log.info("event %s (%s) has no source: ignored", event.event_id,
+                         event.source_type)
+                return Handled()
+            held.add((body, event.user_key))
+            return await self._commits.submit(_Queued(event, body))
+
+        try:
+            return await asyncio.gather(*(one(e) for e in events), return_exceptions=True)
+        finally:
+            self._commits.release(held)
+
+    def _quarantine(self, item: _Item, error: BaseException) -> _Item | None:
+        """A poison event: set aside in its place, never tried again."""
+        if not isinstance(item, _Queued):
+            return None
+        event = item.event
+        code = type(error.__cause__ or error).__name__
+        log.error("event %s (%s) fails on every try (%s): recorded as processed and answered "
+                  "with an apology", event.event_id, event.source_type, code)
+        POISON_EVENTS.inc()
+        return _Poisoned(event, code)
+
+    async def _commit(self, session: AsyncSession, items: Sequence[_Item]) -> list[Handled]:
         """One transaction's work: the outcomes of sent deliveries, then each event in turn."""
         now = self.clock()
         store = await batch_store(session)
         await store.finish_outboxes(
             [(i.outbox_id, i.outcome, i.error, i.reply_maybe_sent)
              for i in items if isinstance(i, _Finished)], now)
-        events = [i for i in items if isinstance(i, InboundEvent)]
+        events = [i.event for i in items if not isinstance(i, _Finished)]
         if not events:
-            return [None] * len(items)
+            return [Handled()] * len(items)
         fresh = await store.claim_events(
             [(e.event_id, e.user_key, e.source_type[:32]) for e in events], now)
         users = await store.lock_users([e.user_key for e in events if e.user_key], now)
@@ -130,57 +200,88 @@ class ConversationService:
             [e.user_key for e in events if e.user_key and e.input is not None
              and e.event_id in fresh])
         batch = _Batch(store, users, states)
-        results: list[Delivery | None] = []
+        results: list[Handled] = []
         for index, item in enumerate(items):
-            if not isinstance(item, InboundEvent):
-                results.append(None)
-            elif item.event_id not in fresh:
-                log.info("event %s already processed: skipped", item.event_id)
-                results.append(None)
+            if isinstance(item, _Finished):
+                results.append(Handled())
+            elif item.event.event_id not in fresh:
+                log.info("event %s already processed: skipped", item.event.event_id)
+                results.append(Handled())
             else:
-                fresh.discard(item.event_id)  # a second copy in this batch is a redelivery
+                fresh.discard(item.event.event_id)  # a second copy here is a redelivery
                 try:
-                    results.append(await self._handle_one(session, batch, item, now))
+                    if isinstance(item, _Poisoned):
+                        results.append(self._apologise(batch, item, now))
+                    else:
+                        results.append(await self._handle_one(session, batch, item.event, now))
                 except Exception as exc:
                     raise ItemFailed(index) from exc
         await batch.write(now)
         return results
 
+    def _apologise(self, batch: _Batch, item: _Poisoned, now: datetime) -> Handled:
+        """The poison event's place in the transaction: its id is recorded (claim_events did),
+        nothing of it is kept, and the person gets an apology and the menu."""
+        event = item.event
+        assert event.user_key is not None
+        user = batch.users[event.user_key]
+        incident = ("webhook", f"poison: {item.code}")
+        if event.input is None or user.status == "blocked":
+            return Handled(incident=incident)
+        try:
+            state = _to_state(batch.states.get(user.id))
+        except Exception:  # the stored state may be what fails: start from the menu
+            state = State()
+        outcome = trouble(self.scenarios, state)
+        return Handled(self._record(batch, user, event, outcome, now), incident)
+
     async def _handle_one(
         self, session: AsyncSession, batch: _Batch, event: InboundEvent, now: datetime,
-    ) -> Delivery | None:
+    ) -> Handled:
         assert event.user_key is not None
         user = batch.users[event.user_key]
         if event.type == "unfollow":
             user.status = "blocked"
             await batch.store.set_user_status(user.id, "blocked", now)
             await repo.skip_pending_reminders(session, event.user_key)
-            return None
+            return Handled()
         if event.type == "follow" and user.status != "active":
             user.status = "active"
             await batch.store.set_user_status(user.id, "active", None)
         if event.input is None:
             log.info("event %s of type %s: nothing to do", event.event_id, event.source_type)
-            return None
+            return Handled()
 
-        row = batch.states.get(user.id)
-        state = _to_state(row)
+        state = _to_state(batch.states.get(user.id))
         context = Context(planner=self.planner, classifier=self.classifier,
                           window=_window(user))
-        outcome = _advance(self.scenarios, state, event.input, now, context)
-        if outcome.needs_reminders:
-            # Only inputs that touch reminders pay for reading them; a person this very
-            # transaction created has none.
-            pending: list[Reminder] = []
-            skipped: list[Reminder] = []
-            if not user.new or user.id in batch.touched:
-                pending = await repo.reminders_of(session, event.user_key)
-                skipped = await self._live_skipped(session, event.user_key, now)
-            context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
+        try:
             outcome = _advance(self.scenarios, state, event.input, now, context)
+            if outcome.needs_reminders:
+                # Only inputs that touch reminders pay for reading them; a person this very
+                # transaction created has none.
+                pending: list[Reminder] = []
+                skipped: list[Reminder] = []
+                if not user.new or user.id in batch.touched:
+                    pending = await repo.reminders_of(session, event.user_key)
+                    skipped = await self._live_skipped(session, event.user_key, now)
+                context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
+                outcome = _advance(self.scenarios, state, event.input, now, context)
+        except EngineFailed as failed:
+            # the same input would fail again on every redelivery: answer it all the same
+            log.exception("event %s: advance() failed; answered with an apology and the menu",
+                          event.event_id)
+            return Handled(self._record(batch, user, event, trouble(self.scenarios, state),
+                                        now), ("engine", str(failed)))
         if outcome.effects:
             batch.touched.add(user.id)
             await self._apply(session, batch.store, user, outcome.effects, now)
+        return Handled(self._record(batch, user, event, outcome, now))
+
+    def _record(self, batch: _Batch, user: UserRow, event: InboundEvent, outcome: Outcome,
+                now: datetime) -> Delivery | None:
+        """The outcome's state, steps and answer, to be written at the end of the batch."""
+        row = batch.states.get(user.id)
         batch.states[user.id] = StateRow(
             outcome.state.route, outcome.state.node,
             {"stack": [list(p) for p in outcome.state.stack], "vars": outcome.state.vars},
@@ -298,6 +399,13 @@ def _advance(
     except Exception as exc:
         failed = EngineFailed(f"{type(exc).__name__} in advance()")
         raise failed.with_traceback(exc.__traceback__) from None
+
+
+def _hold_key(item: _Item) -> tuple[object, str] | None:
+    """One person's events of one webhook body keep their order."""
+    if isinstance(item, _Queued) and item.event.user_key is not None:
+        return (item.body, item.event.user_key)
+    return None
 
 
 def _sent_by_line(event: InboundEvent) -> datetime | None:

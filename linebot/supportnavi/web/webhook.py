@@ -1,7 +1,9 @@
-"""POST /callback: verify, parse, hand each event to the service, answer.
+"""POST /callback: verify, parse, hand the body's events to the service, answer.
 
-A 200 means every event in the body is committed. Any failure answers 500 so that LINE's
-redelivery brings the body back; events already committed are then skipped by their id.
+A 200 means every event in the body is committed (an event that fails on every try, a poison
+event, is committed as set aside, answered with an apology). Any other failure answers 500 so
+that LINE's redelivery brings the body back; events already committed are then skipped by
+their id.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 
 from supportnavi.conversation.events import Delivery
-from supportnavi.conversation.service import EngineFailed
 from supportnavi.line.webhook import BadSignature, MalformedBody
-from supportnavi.metrics import EVENT_SECONDS, EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+from supportnavi.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
 from supportnavi.store import incidents
+from supportnavi.store.group_commit import Held
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -69,42 +71,32 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
     except MalformedBody as exc:
         return _answer(400, str(exc))
 
+    results = await services.conversation.handle_all(events)
     committed: list[Delivery] = []
-    failures: list[Exception] = []
-    held: set[str] = set()  # people one of whose events failed: their later ones wait
-    for event in events:
-        if event.user_key is not None and event.user_key in held:
-            continue  # kept in order: LINE brings it back after the one that failed
-        try:
-            with EVENT_SECONDS.time():
-                delivery = await services.conversation.handle(event)
-        except EngineFailed as exc:
-            # this event's own trouble: the others in the body, other people's, go on
-            log.exception("event %s failed; answering 500 so that LINE redelivers",
-                          event.event_id)
+    failures: list[BaseException] = []
+    for event, result in zip(events, results, strict=True):
+        if isinstance(result, BaseException):
+            # not committed: LINE's redelivery brings the body back, and what did commit is
+            # then skipped by its id (a Held one waits for the failed one before it)
+            if not isinstance(result, Held):
+                log.error("event %s failed (%s); answering 500 so that LINE redelivers",
+                          event.event_id, type(result).__name__, exc_info=result)
             EVENTS.labels(event.source_type[:32], "failed").inc()
-            failures.append(exc)
-            if event.user_key is not None:
-                held.add(event.user_key)
+            failures.append(result)
             continue
-        except Exception as exc:
-            # the database or the like: the next events would fail the same way
-            log.exception("webhook handling failed; answering 500 so that LINE redelivers")
-            EVENTS.labels(event.source_type[:32], "failed").inc()
-            failures.append(exc)
-            break
         EVENTS.labels(event.source_type[:32], "handled").inc()
-        if delivery is not None:
-            committed.append(delivery)
-    # what did commit gets its answer; a redelivery skips those events by their id
+        if result.delivery is not None:
+            committed.append(result.delivery)
+        if result.incident is not None:  # answered all the same: counted after the answer
+            background.add_task(incidents.record, services.db, *result.incident,
+                                at=services.conversation.clock())
+    # what did commit gets its answer
     background.add_task(services.conversation.deliver_all, committed)
     if failures:
         WEBHOOK_REQUESTS.labels("500").inc()
-        for failure in failures:  # counted after the answer, each in its own transaction
-            engine = isinstance(failure, EngineFailed)  # its message is only a class name
-            background.add_task(incidents.record, services.db, "engine" if engine else "webhook",
-                                str(failure) if engine else incidents.code_of(failure),
-                                at=services.conversation.clock())
+        for failure in {type(f): f for f in failures if not isinstance(f, Held)}.values():
+            background.add_task(incidents.record, services.db, "webhook",
+                                incidents.code_of(failure), at=services.conversation.clock())
         return JSONResponse({"detail": "temporary failure, please redeliver"}, 500,
                             background=background)
     WEBHOOK_REQUESTS.labels("200").inc()
