@@ -28,7 +28,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supportnavi.store.models import ConversationState, Outbox, ProcessedEvent, StepRecord, User
+from supportnavi.store.models import (
+    CLEARED_MESSAGES,
+    ConversationState,
+    Outbox,
+    ProcessedEvent,
+    StepRecord,
+    User,
+)
 
 USERS = cast(Table, User.__table__)
 STATES = cast(Table, ConversationState.__table__)
@@ -157,13 +164,14 @@ def _core_statements() -> dict[str, Any]:
         # the webhook's own try is written only while no relay has taken the row
         "sent": outbox_done.where(OUTBOX.c.status == "pending").values(
             attempts=OUTBOX.c.attempts + 1, status="sent", sent_at=bindparam("b_now"),
-            error=None, next_attempt_at=None, reply_maybe_sent=maybe),
+            error=None, next_attempt_at=None, reply_maybe_sent=maybe,
+            messages=CLEARED_MESSAGES),
         "retry": outbox_not_relayed.values(
             attempts=OUTBOX.c.attempts + 1, error=bindparam("b_error"),
             reply_maybe_sent=maybe),
         "failed": outbox_not_relayed.values(
             attempts=OUTBOX.c.attempts + 1, status="failed", error=bindparam("b_error"),
-            reply_maybe_sent=maybe),
+            reply_maybe_sent=maybe, messages=CLEARED_MESSAGES),
         # the rows whose outcomes this transaction writes, locked first and in id order (as
         # the relay writes its own), so that the two never deadlock on them
         "lock_outbox": select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -340,13 +348,14 @@ class SqliteBatch(_Rare):
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
         # the relay's rules, as CoreBatch's statements say them
         maybe = "reply_maybe_sent = COALESCE(?, reply_maybe_sent)"
+        cleared = self._json(CLEARED_MESSAGES)
         if sent := _finished(results, "sent"):
             at = self._when(now)
             await self.db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, status = 'sent', sent_at = ?, "
-                f"error = NULL, next_attempt_at = NULL, {maybe} "
+                f"error = NULL, next_attempt_at = NULL, {maybe}, messages = ? "
                 "WHERE id = ? AND status = 'pending'",
-                [(at, _bit(m), i) for i, _, m in sent])
+                [(at, _bit(m), cleared, i) for i, _, m in sent])
         not_relayed = "WHERE id = ? AND status = 'pending' AND next_attempt_at IS NULL"
         if retry := _finished(results, "retry"):
             await self.db.executemany(
@@ -355,7 +364,8 @@ class SqliteBatch(_Rare):
         if failed := _finished(results, "failed"):
             await self.db.executemany(
                 "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?, "
-                f"{maybe} {not_relayed}", [(e, _bit(m), i) for i, e, m in failed])
+                f"{maybe}, messages = ? {not_relayed}",
+                [(e, _bit(m), cleared, i) for i, e, m in failed])
 
 
 def _bit(value: bool | None) -> int | None:

@@ -97,6 +97,12 @@ class Meta(Base):
     updated_at: Mapped[datetime]
 
 
+# What an outbox row's `messages` become once it is sent or has failed for good: the words
+# the bot said may repeat what the person typed (a phone number, a link's host), and nothing
+# needs them any more.
+CLEARED_MESSAGES: dict[str, Any] = {"messages": []}
+
+
 class Outbox(Base):
     """Messages decided in a transaction, sent after it commits.
 

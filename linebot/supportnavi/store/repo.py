@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.store.db import as_utc
 from supportnavi.store.models import (
+    CLEARED_MESSAGES,
     ConversationState,
     Outbox,
     ProcessedEvent,
@@ -92,11 +93,12 @@ async def finish_outbox(
     values: dict[str, Any] = {"attempts": Outbox.attempts + 1}
     if outcome == "sent":
         values.update(status="sent", sent_at=now, error=error[:255] if error else None,
-                      next_attempt_at=None)
+                      next_attempt_at=None, messages=CLEARED_MESSAGES)
     elif outcome == "retry":
         values.update(error=(error or "")[:255], next_attempt_at=retry_at)
     else:
-        values.update(status="failed", error=(error or "")[:255], next_attempt_at=None)
+        values.update(status="failed", error=(error or "")[:255], next_attempt_at=None,
+                      messages=CLEARED_MESSAGES)
     if drop_token:
         values["reply_token"] = None
     if reply_maybe_sent is not None:
