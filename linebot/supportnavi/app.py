@@ -28,6 +28,7 @@ from supportnavi.richmenu.layout import plan
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
+from supportnavi.store.retention import Housekeeper, Retention
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
 from supportnavi.web.simulator import Simulator
@@ -48,6 +49,7 @@ class Services:
     simulator: Simulator | None = None  # the /simulator page, in simulator mode
     admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
     relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
+    housekeeper: Housekeeper | None = None  # None: SUPPORTNAVI_HOUSEKEEPING=false
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -81,6 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        lease=lease) if settings.relay else None)
         dispatcher = (make_dispatcher(db, sender, scenarios, settings)
                       if settings.dispatcher else None)
+        housekeeper = (Housekeeper(db, Retention.days(settings.event_ids_days,
+                                                      settings.step_history_days))
+                       if settings.housekeeping else None)
         chat_page = (Simulator(fake_line, plan(scenarios),
                                settings.local_base_url() + "/callback", settings.channel_secret)
                      if fake_line is not None else None)
@@ -96,11 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             simulator=chat_page,
             admin=Reader(db) if settings.admin_token else None,
             relay=relay,
+            housekeeper=housekeeper,
         )
         relaying = None
         if relay is not None:
             relaying = asyncio.create_task(relay.run_forever(settings.relay_interval_seconds),
                                            name="outbox-relay")
+        pruning = None
+        if housekeeper is not None:
+            pruning = asyncio.create_task(
+                housekeeper.run_forever(settings.housekeeping_interval_seconds),
+                name="housekeeping")
         dispatching = None
         if dispatcher is not None:
             dispatching = asyncio.create_task(
@@ -120,7 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for task in (dispatching, relaying):
+            for task in (dispatching, relaying, pruning):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -122,6 +122,35 @@ def db_upgrade() -> None:
     upgrade(Settings().database_url)
 
 
+@db_app.command("prune")
+def db_prune(
+    now: Annotated[str | None, typer.Option(help="the clock, ISO 8601 with an offset")] = None,
+) -> None:
+    """Delete what is past its retention now (serve does this every hour by itself)."""
+    from datetime import UTC, datetime
+
+    from supportnavi.store.db import Database
+    from supportnavi.store.retention import Housekeeper, Retention
+
+    settings = Settings()
+    at = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    if at.tzinfo is None:
+        raise typer.BadParameter("--now needs an offset, e.g. 2026-12-05T09:00+09:00")
+
+    async def run() -> None:
+        db = Database(settings.database_url,
+                      sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        try:
+            keeper = Housekeeper(db, Retention.days(settings.event_ids_days,
+                                                    settings.step_history_days))
+            deleted = await keeper.run_once(at)
+        finally:
+            await db.dispose()
+        typer.echo(" ".join(f"{table}={n}" for table, n in deleted.items()))
+
+    _run_fast(run())
+
+
 @app.command()
 def serve(
     workers: Annotated[int, typer.Option(min=1, help="uvicorn worker processes")] = 1,

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # (500, and LINE redelivers)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0,
                                         alias="SUPPORTNAVI_SQLITE_BUSY_TIMEOUT")
+    # What is kept, for how long (store/retention.py): handled event ids and finished replies;
+    # the step history and finished reminders. Every `serve` process prunes, every hour.
+    event_ids_days: int = Field(default=7, ge=1, alias="SUPPORTNAVI_EVENT_IDS_DAYS")
+    step_history_days: int = Field(default=90, ge=1, alias="SUPPORTNAVI_STEP_HISTORY_DAYS")
+    housekeeping: bool = Field(default=True, alias="SUPPORTNAVI_HOUSEKEEPING")
+    housekeeping_interval_seconds: float = Field(default=3600.0, gt=0,
+                                                 alias="SUPPORTNAVI_HOUSEKEEPING_INTERVAL")
 
     @field_validator("line_channel_secret", "line_channel_access_token", "admin_token")
     @classmethod
