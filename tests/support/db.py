@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from supportnavi.store.db import Database
 from supportnavi.store.models import Base, Reminder
@@ -46,3 +46,19 @@ async def empty_pg(url: str) -> None:
 async def all_reminders(db_url: str) -> list[Reminder]:
     async with session_at(db_url) as session:
         return list((await session.execute(select(Reminder))).scalars())
+
+
+async def every_row(db_url: str) -> str:
+    """Every row of every table in the database, as one string: what a test searches for
+    something the bot must not keep."""
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            dump = []
+            for table in tables:
+                rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()
+                dump.append(f"{table}: {[tuple(r) for r in rows]}")
+            return "\n".join(dump)
+    finally:
+        await engine.dispose()
