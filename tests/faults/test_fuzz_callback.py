@@ -20,6 +20,8 @@ import json
 import os
 import shutil
 import socket
+import time
+import uuid
 from typing import Any
 
 import httpx
@@ -289,3 +291,107 @@ def test_a_body_shorter_than_its_content_length_is_never_processed(quiet_bot):
     _nothing_happened(quiet_bot)
     # and the bot is fine afterwards
     assert httpx.get(f"{quiet_bot.url}/healthz", timeout=10).status_code == 200
+
+
+# --- poison: what a person can type or a forged body can carry (issue 14) ---------------------
+
+LONE_SURROGATES = ["\ud800", "\udbff", "\udc00", "\udfff"]
+typed = st.one_of(
+    st.text(max_size=40),
+    # dates, readable and not: far years, impossible days, the IME's dashes
+    st.builds(lambda y, m, d, sep: f"{y}{sep}{m}{sep}{d}", st.integers(0, 99999),
+              st.integers(0, 99), st.integers(0, 99), st.sampled_from(["/", "-", "‐", "ー", "."])),
+    st.builds(lambda y, m, d: f"{y}年{m}月{d}日", st.integers(0, 99999), st.integers(0, 13),
+              st.integers(0, 32)),
+    # lone surrogates anywhere
+    st.builds(lambda a, s, b: a + s + b, st.text(max_size=10), st.sampled_from(LONE_SURROGATES),
+              st.text(max_size=10)),
+    # long texts, beyond LINE's 5,000 characters
+    st.builds(lambda unit, n: unit * n, st.sampled_from(["1-", "あ", "http://a.", "パスワード",
+                                                          "0120", "．"]),
+              st.integers(1000, 12000)),
+    st.sampled_from(["4111 1111 1111 1111", "0120-999-373", "https://amazon.co.jp.evil.example/",
+                     "\x00", "メニュー", "戻る", "１", "9999年12月31日"]),
+)
+KEY_KINDS = ["to", "route", "menu", "action", "do", "resolved", "remind", "stop", "revive", "tab",
+             "x", ""]
+forged_data = st.one_of(
+    st.text(max_size=50),
+    st.builds(lambda kind, arg, where: f"v=1&k={kind}:{arg}{where}", st.sampled_from(KEY_KINDS),
+              st.one_of(st.text(max_size=20), st.sampled_from([
+                  "window:99-3>start", "window:9-21>start", "stop_all>list", "yes", "no",
+                  "menu", "help", "back", "returns", "trial_cancel:9999-12-31", "99", "-1"])),
+              st.one_of(st.just(""), st.builds(lambda r, n: f"&r={r}&n={n}", st.text(max_size=70),
+                                               st.text(max_size=70)),
+                        st.sampled_from(["&r=returns&n=start", "&r=reminders&n=start"]))),
+    st.builds(lambda n: "v=1&k=to:" + "x" * n, st.integers(60, 400)),
+)
+timestamps = st.one_of(st.integers(-(2 ** 63), 2 ** 63 - 1), st.just(10 ** 20),
+                       st.just(1_700_000_000_000))
+
+
+@st.composite
+def poison_events(draw) -> dict[str, Any]:
+    user = draw(st.sampled_from([f"U{i:032x}" for i in range(4)]))
+    event: dict[str, Any] = {
+        "timestamp": draw(timestamps), "source": {"type": "user", "userId": user},
+        "mode": "active", "webhookEventId": "01" + draw(st.text(
+            alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZ", min_size=24, max_size=24)),
+        "deliveryContext": {"isRedelivery": draw(st.booleans())},
+        "replyToken": draw(st.text(alphabet="0123456789abcdef", min_size=32, max_size=32)),
+    }
+    kind = draw(st.sampled_from(["text", "postback", "follow"]))
+    if kind == "text":
+        event.update(type="message", message={"type": "text", "id": "1", "text": draw(typed),
+                                              "quoteToken": "q"})
+    elif kind == "postback":
+        postback: dict[str, Any] = {"data": draw(forged_data)}
+        if draw(st.booleans()):
+            postback["params"] = {"date": draw(typed)}
+        event.update(type="postback", postback=postback)
+    else:
+        event.update(type="follow", follow={"isUnblocked": False})
+    return event
+
+
+@fuzz(30)
+@given(events=st.lists(poison_events(), min_size=1, max_size=12), big=st.integers(0, 3))
+def test_no_poison_input_is_a_500_or_holds_up_a_good_event(threaded_bot, events, big):
+    """Dates, lone surrogates, impossible timestamps, long texts, forged button data and big
+    bodies, signed as LINE would: every body is a 200, every event is recorded as handled
+    (none left for a redelivery that would fail again), and a good event in the same body is
+    answered."""
+    good = {"type": "message", "timestamp": 1_700_000_000_000, "mode": "active",
+            "source": {"type": "user", "userId": "U" + "f" * 32},
+            "webhookEventId": "01" + uuid.uuid4().hex.upper()[:24], "replyToken": uuid.uuid4().hex,
+            "deliveryContext": {"isRedelivery": False},
+            "message": {"type": "text", "id": "2", "text": "メニュー", "quoteToken": "q"}}
+    body_events = [*events * (1 + 40 * big)][:200]
+    while True:
+        # ensure_ascii: a lone surrogate goes as the escape \ud800, as JSON allows
+        body = json.dumps({"destination": BOT_USER_ID, "events": [*body_events, good]}).encode()
+        if len(body) < 1_000_000 or len(body_events) == 1:  # under the size limit (413)
+            break
+        body_events = body_events[: len(body_events) // 2]
+    ids = {e["webhookEventId"] for e in body_events}
+    response = httpx.post(f"{threaded_bot.url}/callback", content=body, timeout=60,
+                          headers={"x-line-signature": sign(SECRET, body)})
+    assert response.status_code == 200, response.text
+    handled = threaded_bot.run(_processed(threaded_bot.db_url))
+    assert (ids | {good["webhookEventId"]}) <= handled
+    for _ in range(200):
+        if any(r.body.get("replyToken") == good["replyToken"] for r in threaded_bot.fake.records):
+            break
+        time.sleep(0.02)
+    else:
+        raise AssertionError("the good event was not answered")
+
+
+async def _processed(db_url: str) -> set[str]:
+    from sqlalchemy import select
+
+    from supportnavi.store.models import ProcessedEvent
+    from tests.support.db import session_at
+
+    async with session_at(db_url) as session:
+        return set((await session.execute(select(ProcessedEvent.webhook_event_id))).scalars())
