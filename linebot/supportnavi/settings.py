@@ -17,12 +17,17 @@ REPO_ROOT = Path(os.environ.get("SUPPORTNAVI_ROOT") or Path(__file__).resolve().
 SIMULATOR_CHANNEL_SECRET = "supportnavi-simulator-secret"
 SIMULATOR_ACCESS_TOKEN = "supportnavi-simulator-token"
 FAKE_LINE_PREFIX = "/_fake_line"
+# The dashboard's token is guessed online, against the login throttle (web/admin.py): 16
+# characters of secrets.token_urlsafe are 96 bits, beyond any number of guesses.
+ADMIN_TOKEN_MIN = 16
 
 
 class Settings(BaseSettings):
     """Every knob, read once from the environment (and `.env`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refused value is often a secret, and the error is printed
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)
 
     line_channel_secret: str | None = Field(default=None, alias="LINE_CHANNEL_SECRET")
     line_channel_access_token: str | None = Field(default=None, alias="LINE_CHANNEL_ACCESS_TOKEN")
@@ -69,6 +74,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < ADMIN_TOKEN_MIN:
+            raise ValueError(
+                f"SUPPORTNAVI_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN} characters: make "
+                "one with python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+        return value
 
     @field_validator("tz")
     @classmethod
