@@ -2,18 +2,18 @@
 is set; then each page needs the token, as `Authorization: Bearer <token>` or, for a person
 with a browser, a session cookie that the login form sets.
 
-The cookie never holds the token: it holds when it was issued and an HMAC of that, keyed with
-the token, so it proves the token was typed without revealing it, expires by itself, and
-stops working when the token changes. Pages are server-rendered HTML without a script.
+The cookie never holds the token: it holds a session's random id and an HMAC of that, keyed
+with the token. The session is a row (admin/sessions.py), so logout ends it on the server and
+it expires there; the HMAC makes a forged id cost no query, and a new token ends every
+session. Pages are server-rendered HTML without a script.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from supportnavi.admin import charts
+from supportnavi.admin import charts, sessions
 from supportnavi.admin.queries import (
     IDLE,
     MAX_DAYS,
@@ -76,12 +76,12 @@ def router() -> APIRouter:
             headers["WWW-Authenticate"] = 'Bearer realm="supportnavi admin"'
         return HTMLResponse(html, status, headers=headers)
 
-    def refused(request: Request, *, json: bool) -> Response | None:
+    async def refused(request: Request, *, json: bool) -> Response | None:
         """None when the request may see the dashboard; else the 404 or 401 to answer."""
         token = _token(request)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
-        verdict = _verdict(request, token)
+        verdict = await _verdict(request, token)
         if verdict is None:
             return None
         if json:
@@ -91,7 +91,7 @@ def router() -> APIRouter:
 
     @api.get("/admin", response_class=HTMLResponse)
     async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := refused(request, json=False)) is not None:
+        if (refusal := await refused(request, json=False)) is not None:
             return refusal
         found = await _summary(request, days)
         return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
@@ -100,7 +100,7 @@ def router() -> APIRouter:
         request: Request, route_id: str, days: int
     ) -> Response | tuple[Summary, Route]:
         """A route's page and its picture: the token, the route, then the numbers."""
-        if (refusal := refused(request, json=False)) is not None:
+        if (refusal := await refused(request, json=False)) is not None:
             return refusal
         scenarios = request.app.state.services.scenarios
         if route_id not in scenarios.routes:
@@ -131,7 +131,7 @@ def router() -> APIRouter:
 
     @api.get("/admin/api/summary")
     async def api_summary(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := refused(request, json=True)) is not None:
+        if (refusal := await refused(request, json=True)) is not None:
             return refusal
         return JSONResponse(_as_json(await _summary(request, days)), headers=HEADERS)
 
@@ -149,17 +149,24 @@ def router() -> APIRouter:
         typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
         if not typed or not _same(typed, token):
             return page(request, "login.html", 401, reason="wrong token", failed=True)
+        session_id = await sessions.open_session(request.app.state.services.db, datetime.now(UTC),
+                                                 timedelta(seconds=SESSION_SECONDS))
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.set_cookie(
-            COOKIE, _session(token, int(time.time())), max_age=SESSION_SECONDS, path="/admin",
+            COOKIE, _cookie(token, session_id), max_age=SESSION_SECONDS, path="/admin",
             httponly=True, samesite="strict", secure=request.url.scheme == "https",
         )
         return response
 
     @api.post("/admin/logout")
     async def logout(request: Request) -> Response:
-        if _token(request) is None:
+        token = _token(request)
+        if token is None:
             return JSONResponse({"detail": OFF}, 404)
+        # only a cookie the token signed names a session to end: nobody logs another out
+        session_id = _session_id(request.cookies.get(COOKIE), token)
+        if session_id is not None:
+            await sessions.end_session(request.app.state.services.db, session_id)
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict",
                                secure=request.url.scheme == "https")
@@ -194,12 +201,23 @@ def _same(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-def _session(token: str, issued: int) -> str:
-    signature = hmac.new(token.encode(), f"supportnavi-admin:{issued}".encode(), hashlib.sha256)
-    return f"{issued}.{signature.hexdigest()}"
+def _cookie(token: str, session_id: str) -> str:
+    signature = hmac.new(token.encode(), f"supportnavi-admin:{session_id}".encode(),
+                         hashlib.sha256)
+    return f"{session_id}.{signature.hexdigest()}"
 
 
-def _verdict(request: Request, token: str) -> str | None:
+def _session_id(cookie: str | None, token: str) -> str | None:
+    """The session id in a cookie that this token signed; None for any other cookie."""
+    if cookie is None:
+        return None
+    session_id, _, _ = cookie.partition(".")
+    if not (0 < len(session_id) <= sessions.ID_MAX and session_id.isascii()):
+        return None
+    return session_id if _same(cookie, _cookie(token, session_id)) else None
+
+
+async def _verdict(request: Request, token: str) -> str | None:
     """None: let in. Otherwise why not, in a few words (never echoing what was sent)."""
     header = request.headers.get("authorization")
     if header is not None:
@@ -210,12 +228,13 @@ def _verdict(request: Request, token: str) -> str | None:
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
         return "the dashboard needs the token"
-    issued, _, _ = cookie.partition(".")
-    # a time in seconds: ASCII digits, and not so many that int() refuses them
-    if not (issued.isascii() and issued.isdecimal() and len(issued) <= 12) \
-            or not _same(cookie, _session(token, int(issued))):
+    session_id = _session_id(cookie, token)
+    if session_id is None:
         return "the session is not valid: log in again"
-    if not 0 <= time.time() - int(issued) < SESSION_SECONDS:
+    ends = await sessions.expires_at(request.app.state.services.admin, session_id)
+    if ends is None:
+        return "the session has ended (logged out): log in again"
+    if ends <= datetime.now(UTC):
         return "the session has expired: log in again"
     return None
 
