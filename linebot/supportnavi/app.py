@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from supportnavi.admin.queries import Reader
+from supportnavi.admin.throttle import Throttle
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
@@ -48,6 +49,8 @@ class Services:
     simulator: Simulator | None = None  # the /simulator page, in simulator mode
     admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
     relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
+    # wrong dashboard tokens, counted in this process; None: SUPPORTNAVI_ADMIN_TOKEN unset
+    admin_throttle: Throttle | None = None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             simulator=chat_page,
             admin=Reader(db) if settings.admin_token else None,
             relay=relay,
+            admin_throttle=Throttle() if settings.admin_token else None,
         )
         relaying = None
         if relay is not None:

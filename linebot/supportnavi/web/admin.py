@@ -5,14 +5,16 @@ with a browser, a session cookie that the login form sets.
 The cookie never holds the token: it holds a session's random id and an HMAC of that, keyed
 with the token. The session is a row (admin/sessions.py), so logout ends it on the server and
 it expires there; the HMAC makes a forged id cost no query, and a new token ends every
-session. Pages are server-rendered HTML without a script.
+session. Wrong tokens are throttled per address and in all (admin/throttle.py): a locked-out
+attempt gets 429 with Retry-After before its token is compared. Pages are server-rendered
+HTML without a script.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
@@ -34,6 +36,7 @@ from supportnavi.admin.queries import (
     Summary,
     summary,
 )
+from supportnavi.admin.throttle import Throttle
 from supportnavi.engine.graph import svg as route_svg
 from supportnavi.engine.model import Route
 from supportnavi.reminders.rules import format_ja
@@ -71,13 +74,15 @@ def router() -> APIRouter:
             idle_minutes=int(IDLE.total_seconds() // 60), session_hours=SESSION_SECONDS // 3600,
             **values
         )
-        headers = dict(HEADERS)
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Bearer realm="supportnavi admin"'
-        return HTMLResponse(html, status, headers=headers)
+        return HTMLResponse(html, status, headers={**HEADERS, **_refusal_headers(
+            status, values.get("retry_after"))})
+
+    def login_page(request: Request, refusal: _Refused) -> HTMLResponse:
+        return page(request, "login.html", refusal.status, reason=refusal.reason,
+                    failed=refusal.reason == WRONG, retry_after=refusal.retry_after)
 
     async def refused(request: Request, *, json: bool) -> Response | None:
-        """None when the request may see the dashboard; else the 404 or 401 to answer."""
+        """None when the request may see the dashboard; else the 404, 401 or 429 to answer."""
         token = _token(request)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
@@ -85,9 +90,9 @@ def router() -> APIRouter:
         if verdict is None:
             return None
         if json:
-            return JSONResponse({"detail": verdict}, 401, headers={
-                "WWW-Authenticate": 'Bearer realm="supportnavi admin"'})
-        return page(request, "login.html", 401, reason=verdict)
+            return JSONResponse({"detail": verdict.reason}, verdict.status,
+                                headers=_refusal_headers(verdict.status, verdict.retry_after))
+        return login_page(request, verdict)
 
     @api.get("/admin", response_class=HTMLResponse)
     async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
@@ -140,6 +145,10 @@ def router() -> APIRouter:
         token = _token(request)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
+        throttle, address = _throttle(request), _address(request)
+        if (lockout := throttle.check(address)) is not None:
+            # before the form is even read: a locked-out guess is compared with nothing
+            return login_page(request, _Refused(lockout.reason, 429, lockout.retry_after))
         body = b""
         async for chunk in request.stream():
             body += chunk
@@ -148,7 +157,9 @@ def router() -> APIRouter:
                                     413)
         typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
         if not typed or not _same(typed, token):
-            return page(request, "login.html", 401, reason="wrong token", failed=True)
+            throttle.failed(address)
+            return login_page(request, _Refused(WRONG))
+        throttle.succeeded(address)
         session_id = await sessions.open_session(request.app.state.services.db, datetime.now(UTC),
                                                  timedelta(seconds=SESSION_SECONDS))
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
@@ -192,6 +203,38 @@ def router() -> APIRouter:
 # --- who may look ---------------------------------------------------------------------------
 
 
+WRONG = "wrong token"
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Why a request may not see the dashboard, and the status that says so."""
+
+    reason: str
+    status: int = 401
+    retry_after: int | None = None  # seconds, with 429
+
+
+def _refusal_headers(status: int, retry_after: int | None) -> dict[str, str]:
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="supportnavi admin"'}
+    if status == 429 and retry_after is not None:
+        return {"Retry-After": str(retry_after)}
+    return {}
+
+
+def _throttle(request: Request) -> Throttle:
+    throttle: Throttle | None = request.app.state.services.admin_throttle
+    assert throttle is not None, "made by the app whenever SUPPORTNAVI_ADMIN_TOKEN is set"
+    return throttle
+
+
+def _address(request: Request) -> str | None:
+    """The client's address: behind a proxy uvicorn trusts (SUPPORTNAVI_FORWARDED_ALLOW_IPS),
+    the one it forwarded for, not the proxy's own."""
+    return request.client.host if request.client is not None else None
+
+
 def _token(request: Request) -> str | None:
     token: str | None = request.app.state.services.settings.admin_token
     return token
@@ -217,25 +260,32 @@ def _session_id(cookie: str | None, token: str) -> str | None:
     return session_id if _same(cookie, _cookie(token, session_id)) else None
 
 
-async def _verdict(request: Request, token: str) -> str | None:
+async def _verdict(request: Request, token: str) -> _Refused | None:
     """None: let in. Otherwise why not, in a few words (never echoing what was sent)."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return "the Authorization header must be: Bearer <token>"
-        return None if _same(given.strip(), token) else "wrong token"
+            return _Refused("the Authorization header must be: Bearer <token>")
+        throttle, address = _throttle(request), _address(request)
+        if (lockout := throttle.check(address)) is not None:
+            return _Refused(lockout.reason, 429, lockout.retry_after)
+        if not _same(given.strip(), token):
+            throttle.failed(address)
+            return _Refused(WRONG)
+        throttle.succeeded(address)
+        return None
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
-        return "the dashboard needs the token"
+        return _Refused("the dashboard needs the token")
     session_id = _session_id(cookie, token)
     if session_id is None:
-        return "the session is not valid: log in again"
+        return _Refused("the session is not valid: log in again")
     ends = await sessions.expires_at(request.app.state.services.admin, session_id)
     if ends is None:
-        return "the session has ended (logged out): log in again"
+        return _Refused("the session has ended (logged out): log in again")
     if ends <= datetime.now(UTC):
-        return "the session has expired: log in again"
+        return _Refused("the session has expired: log in again")
     return None
 
 
