@@ -192,9 +192,11 @@ def serve(
         _share_metrics()
     from supportnavi import logs
 
+    # one Config for every worker: what it believes of a proxy holds in each of them
     uvicorn.run("supportnavi.app:create_app_from_env", factory=True, host=settings.host,
                 port=settings.port, workers=workers, log_level=settings.log_level.lower(),
-                log_config=logs.config(settings))
+                log_config=logs.config(settings), proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def _share_metrics() -> None:

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     relay: bool = Field(default=True, alias="SUPPORTNAVI_RELAY")
     relay_interval_seconds: float = Field(default=5.0, gt=0, alias="SUPPORTNAVI_RELAY_INTERVAL")
     relay_grace_seconds: float = Field(default=15.0, ge=0, alias="SUPPORTNAVI_RELAY_GRACE")
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes (its
+    # forwarded_allow_ips, which `serve` passes on; uvicorn's own default): a TLS proxy on
+    # another machine must be listed, or the dashboard's cookie loses Secure and the login
+    # throttle sees every client as the proxy. Comma-separated IPs or networks, or "*".
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1",
+                                     alias="SUPPORTNAVI_FORWARDED_ALLOW_IPS")
     # how long a SQLite writer waits for another process's write lock before the event fails
     # (500, and LINE redelivers)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0,
