@@ -15,7 +15,13 @@ from fastapi.responses import JSONResponse
 from supportnavi.conversation.events import Delivery
 from supportnavi.conversation.service import EngineFailed
 from supportnavi.line.webhook import BadSignature, MalformedBody
-from supportnavi.metrics import EVENT_SECONDS, EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+from supportnavi.metrics import (
+    EVENT_SECONDS,
+    EVENTS,
+    WEBHOOK_REQUESTS,
+    WEBHOOK_SECONDS,
+    event_type,
+)
 from supportnavi.store import incidents
 
 log = logging.getLogger(__name__)
@@ -82,7 +88,7 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
             # this event's own trouble: the others in the body, other people's, go on
             log.exception("event %s failed; answering 500 so that LINE redelivers",
                           event.event_id)
-            EVENTS.labels(event.source_type[:32], "failed").inc()
+            EVENTS.labels(event_type(event.source_type), "failed").inc()
             failures.append(exc)
             if event.user_key is not None:
                 held.add(event.user_key)
@@ -90,10 +96,10 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
         except Exception as exc:
             # the database or the like: the next events would fail the same way
             log.exception("webhook handling failed; answering 500 so that LINE redelivers")
-            EVENTS.labels(event.source_type[:32], "failed").inc()
+            EVENTS.labels(event_type(event.source_type), "failed").inc()
             failures.append(exc)
             break
-        EVENTS.labels(event.source_type[:32], "handled").inc()
+        EVENTS.labels(event_type(event.source_type), "handled").inc()
         if delivery is not None:
             committed.append(delivery)
     # what did commit gets its answer; a redelivery skips those events by their id
