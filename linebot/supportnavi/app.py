@@ -138,7 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.dispose()
             gc.unfreeze()  # an app made again in this process (the tests) freezes anew
 
-    app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # no schema and no docs pages: the bot's one public API is LINE's webhook, and a map of
+    # every route (the dashboard's, the simulator's) helps only a stranger
+    app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
