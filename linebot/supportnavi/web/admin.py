@@ -145,10 +145,6 @@ def router() -> APIRouter:
         token = _token(request)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
-        throttle, address = _throttle(request), _address(request)
-        if (lockout := throttle.check(address)) is not None:
-            # before the form is even read: a locked-out guess is compared with nothing
-            return login_page(request, _Refused(lockout.reason, 429, lockout.retry_after))
         body = b""
         async for chunk in request.stream():
             body += chunk
@@ -156,6 +152,11 @@ def router() -> APIRouter:
                 return JSONResponse({"detail": f"a login form is under {LOGIN_BODY_MAX} bytes"},
                                     413)
         typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
+        # From the check to the count, nothing awaits: checked before the form was read, a
+        # burst of slow forms would all pass the check and all be compared.
+        throttle, address = _throttle(request), _address(request)
+        if (lockout := throttle.check(address)) is not None:
+            return login_page(request, _Refused(lockout.reason, 429, lockout.retry_after))
         if not typed or not _same(typed, token):
             throttle.failed(address)
             return login_page(request, _Refused(WRONG))
