@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from supportnavi.admin.queries import Reader
+from supportnavi.admin.throttle import Throttle
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
@@ -50,6 +51,8 @@ class Services:
     admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
     relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
     housekeeper: Housekeeper | None = None  # None: SUPPORTNAVI_HOUSEKEEPING=false
+    # wrong dashboard tokens, counted in this process; None: SUPPORTNAVI_ADMIN_TOKEN unset
+    admin_throttle: Throttle | None = None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             admin=Reader(db) if settings.admin_token else None,
             relay=relay,
             housekeeper=housekeeper,
+            admin_throttle=Throttle() if settings.admin_token else None,
         )
         relaying = None
         if relay is not None:
@@ -145,7 +149,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.dispose()
             gc.unfreeze()  # an app made again in this process (the tests) freezes anew
 
-    app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # no schema and no docs pages: the bot's one public API is LINE's webhook, and a map of
+    # every route (the dashboard's, the simulator's) helps only a stranger
+    app = FastAPI(title="supportnavi", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
     app.include_router(webhook.router)
     app.include_router(health.router)
     app.include_router(metrics.router)

@@ -25,6 +25,21 @@ richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_a
 app.add_typer(richmenu_app, name="richmenu")
 
 
+def _settings() -> Settings:
+    """Settings(), or exit 2 naming each setting that is wrong and why: a message for the
+    operator, not a traceback (and never the value, which may be a secret)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(part) for part in error["loc"])
+            why = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"refusing to start: {where}: {why}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _refuse_half_configured(settings: Settings) -> None:
     if (half := settings.half_configured()) is not None:
         typer.echo(f"refusing to start: {half}", err=True)
@@ -50,7 +65,7 @@ def reminders_dispatch(
     import gc
     from datetime import UTC, datetime
 
-    settings = Settings()
+    settings = _settings()
     _logging(settings)
     _refuse_half_configured(settings)
     fixed: datetime | None = None
@@ -119,7 +134,7 @@ def db_upgrade() -> None:
     """Run Alembic migrations to head."""
     from supportnavi.migrate import upgrade
 
-    upgrade(Settings().database_url)
+    upgrade(_settings().database_url)
 
 
 @db_app.command("prune")
@@ -175,14 +190,14 @@ def serve(
     from supportnavi.engine.errors import ScenarioError
     from supportnavi.engine.loader import load_scenarios
 
-    settings = Settings()
+    settings = _settings()
     if host is not None:
         os.environ["HOST"] = host
     if port is not None:
         os.environ["PORT"] = str(port)
     if not dispatcher:
         os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
-    settings = Settings()
+    settings = _settings()
     _logging(settings)
     _refuse_half_configured(settings)
     try:
@@ -206,9 +221,11 @@ def serve(
         _share_metrics()
     from supportnavi import logs
 
+    # one Config for every worker: what it believes of a proxy holds in each of them
     uvicorn.run("supportnavi.app:create_app_from_env", factory=True, host=settings.host,
                 port=settings.port, workers=workers, log_level=settings.log_level.lower(),
-                log_config=logs.config(settings))
+                log_config=logs.config(settings), proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 def _share_metrics() -> None:
@@ -237,7 +254,7 @@ def healthcheck(
     Docker image's HEALTHCHECK runs it, so it follows $PORT."""
     import httpx
 
-    target = (url or Settings().local_base_url()).rstrip("/") + "/healthz"
+    target = (url or _settings().local_base_url()).rstrip("/") + "/healthz"
     try:
         response = httpx.get(target, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -256,7 +273,7 @@ def lint(
     """Validate scenario files; print errors as file:line: message; exit 1 on any."""
     from supportnavi.engine.loader import check_scenarios
 
-    directory = path or Settings().scenarios_dir
+    directory = path or _settings().scenarios_dir
     scenarios, errors = check_scenarios(directory)
     for error in sorted(errors):
         typer.echo(str(error))
@@ -280,7 +297,7 @@ def classify() -> None:
     from supportnavi.engine.understand import understand
     from supportnavi.understanding import ExampleClassifier
 
-    scenarios = load_scenarios(Settings().scenarios_dir)
+    scenarios = load_scenarios(_settings().scenarios_dir)
     classifier = ExampleClassifier.for_scenarios(scenarios)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
@@ -309,7 +326,7 @@ def graph(
     from supportnavi.engine.graph import mermaid, svg
     from supportnavi.engine.loader import load_scenarios
 
-    scenarios = load_scenarios(Settings().scenarios_dir)
+    scenarios = load_scenarios(_settings().scenarios_dir)
     if route not in scenarios.routes:
         typer.echo(f"no route {route!r}; known: {', '.join(sorted(scenarios.routes))}", err=True)
         raise typer.Exit(2)
@@ -330,7 +347,7 @@ def chat(
     """Talk to the bot in the terminal, through the signed-webhook path."""
     from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
 
-    settings = Settings()
+    settings = _settings()
     _refuse_half_configured(settings)
     if not settings.simulator_mode:
         typer.echo("chat needs simulator mode: unset LINE_CHANNEL_SECRET and "
@@ -376,7 +393,7 @@ def _start_local_server(settings: Settings) -> str:
     upgrade(settings.database_url)
     from supportnavi.app import create_app
 
-    config = uvicorn.Config(create_app(Settings()), log_level="warning")
+    config = uvicorn.Config(create_app(_settings()), log_level="warning")
     server = uvicorn.Server(config)
     threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
     while not server.started:
@@ -401,7 +418,7 @@ def richmenu_build(
     from supportnavi.engine.loader import load_scenarios
     from supportnavi.richmenu.layout import IMAGES, plan
 
-    menus = plan(load_scenarios(Settings().scenarios_dir))
+    menus = plan(load_scenarios(_settings().scenarios_dir))
     if not menus:
         typer.echo("scenarios/system.yaml has no richmenu: block", err=True)
         raise typer.Exit(1)
@@ -421,7 +438,7 @@ def richmenu_deploy(
     from supportnavi.line.richmenu import DeployError, deploy
     from supportnavi.richmenu.layout import IMAGES, plan
 
-    settings = Settings()
+    settings = _settings()
     if settings.line_channel_access_token is None:
         typer.echo("richmenu deploy needs LINE_CHANNEL_ACCESS_TOKEN (the channel to put the "
                    "menus on)", err=True)

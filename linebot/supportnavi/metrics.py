@@ -6,8 +6,8 @@ counters; `serve` then points `PROMETHEUS_MULTIPROC_DIR` at a fresh directory be
 workers start, prometheus_client writes every value there, and a scrape of any worker adds
 them all up (`registry()`).
 
-Labels never hold a person's id or words: an event's LINE type, an HTTP status class, a
-reminder's outcome.
+Labels never hold a person's id or words, and each has a fixed set of values: an event's
+LINE type (or "other"), an HTTP status class, a reminder's outcome.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ WEBHOOK_SECONDS = Histogram(
     "supportnavi_webhook_seconds", "time to answer POST /callback",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0),
 )
+# LINE's webhook event types (webhook.yml's Event discriminator), each its own label value;
+# any other type a body names counts as "other": the body chooses the type, and a label value
+# per made-up type would grow every worker's memory and every scrape without end.
+EVENT_TYPES = frozenset({
+    "message", "unsend", "follow", "unfollow", "join", "leave", "memberJoined", "memberLeft",
+    "postback", "videoPlayComplete", "beacon", "accountLink", "membership", "module",
+    "activated", "deactivated", "botSuspended", "botResumed", "delivery",
+})
 EVENTS = Counter(
     "supportnavi_events_total", "webhook events, by LINE event type and outcome "
     "(handled, duplicate, ignored, failed)", ["type", "outcome"],
@@ -58,6 +66,11 @@ DISPATCH_PASSES = Counter(
 POISON_EVENTS = Counter(
     "supportnavi_poison_events_total", "webhook events set aside as impossible to handle",
 )
+
+
+def event_type(name: str) -> str:
+    """An event's type as a label value: LINE's own, or "other"."""
+    return name if name in EVENT_TYPES else "other"
 
 
 def line_result(status: int | None, ok: bool) -> str:

@@ -17,12 +17,17 @@ REPO_ROOT = Path(os.environ.get("SUPPORTNAVI_ROOT") or Path(__file__).resolve().
 SIMULATOR_CHANNEL_SECRET = "supportnavi-simulator-secret"
 SIMULATOR_ACCESS_TOKEN = "supportnavi-simulator-token"
 FAKE_LINE_PREFIX = "/_fake_line"
+# The dashboard's token is guessed online, against the login throttle (web/admin.py): 16
+# characters of secrets.token_urlsafe are 96 bits, beyond any number of guesses.
+ADMIN_TOKEN_MIN = 16
 
 
 class Settings(BaseSettings):
     """Every knob, read once from the environment (and `.env`)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # hide_input_in_errors: a refused value is often a secret, and the error is printed
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True,
+                                      hide_input_in_errors=True)
 
     line_channel_secret: str | None = Field(default=None, alias="LINE_CHANNEL_SECRET")
     line_channel_access_token: str | None = Field(default=None, alias="LINE_CHANNEL_ACCESS_TOKEN")
@@ -60,6 +65,12 @@ class Settings(BaseSettings):
     relay: bool = Field(default=True, alias="SUPPORTNAVI_RELAY")
     relay_interval_seconds: float = Field(default=5.0, gt=0, alias="SUPPORTNAVI_RELAY_INTERVAL")
     relay_grace_seconds: float = Field(default=15.0, ge=0, alias="SUPPORTNAVI_RELAY_GRACE")
+    # The proxies whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes (its
+    # forwarded_allow_ips, which `serve` passes on; uvicorn's own default): a TLS proxy on
+    # another machine must be listed, or the dashboard's cookie loses Secure and the login
+    # throttle sees every client as the proxy. Comma-separated IPs or networks, or "*".
+    forwarded_allow_ips: str = Field(default="127.0.0.1,::1",
+                                     alias="SUPPORTNAVI_FORWARDED_ALLOW_IPS")
     # how long a SQLite writer waits for another process's write lock before the event fails
     # (500, and LINE redelivers)
     sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0,
@@ -76,6 +87,16 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < ADMIN_TOKEN_MIN:
+            raise ValueError(
+                f"SUPPORTNAVI_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN} characters: make "
+                "one with python3 -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
+        return value
 
     @field_validator("tz")
     @classmethod

@@ -5,14 +5,13 @@ logout; and neither a person's id nor anything they typed in any page or in the 
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 
-from supportnavi.web.admin import COOKIE, _session
+from supportnavi.web.admin import COOKIE
 from tests.admin.conftest import ADMIN_TOKEN
 from tests.support.line_user import walk
 
@@ -57,7 +56,7 @@ async def test_no_token_or_a_wrong_one_is_401(admin_bot):
             assert api.json()["detail"]
         assert (await http.get("/admin/routes/prime_cancel")).status_code == 401
         # a wrong session cookie is no way in either
-        http.cookies.set(COOKIE, f"{int(time.time())}.{'0' * 64}", path="/admin")
+        http.cookies.set(COOKIE, f"made-up-session.{'0' * 64}", path="/admin")
         assert (await http.get("/admin")).status_code == 401
 
 
@@ -111,24 +110,15 @@ async def test_the_login_form_sets_a_cookie_that_works_and_logout_clears_it(admi
         assert (await http.get("/admin/api/summary")).status_code == 200
         assert ADMIN_TOKEN not in page.text
 
+        kept = http.cookies.get(COOKIE)
         out = await http.post("/admin/logout")
         assert out.status_code == 303
         assert f'{COOKIE}=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
         assert http.cookies.get(COOKIE) is None
         assert (await http.get("/admin")).status_code == 401
-
-
-async def test_a_session_cookie_expires_and_dies_with_a_new_token(admin_bot):
-    async with client(admin_bot) as http:
-        stale = _session(ADMIN_TOKEN, int(time.time()) - 13 * 3600)
-        http.cookies.set(COOKIE, stale, path="/admin")
+        # the server ended the session: the cookie kept from before logout lets nobody in
+        http.cookies.set(COOKIE, kept, path="/admin")
         assert (await http.get("/admin")).status_code == 401
-        other = _session("another-token", int(time.time()))
-        http.cookies.set(COOKIE, other, path="/admin")
-        assert (await http.get("/admin")).status_code == 401
-        fresh = _session(ADMIN_TOKEN, int(time.time()))
-        http.cookies.set(COOKIE, fresh, path="/admin")
-        assert (await http.get("/admin")).status_code == 200
 
 
 async def test_no_person_id_and_nothing_typed_appears_anywhere(admin_bot, monkeypatch):
@@ -144,11 +134,11 @@ async def test_no_person_id_and_nothing_typed_appears_anywhere(admin_bot, monkey
 
     monkeypatch.setattr("supportnavi.conversation.service.advance", explode)
     crashed = await person.post(person.body(person.text(marker)))
-    assert crashed.status_code == 500
+    assert crashed.status_code == 200  # answered with an apology, and counted
     monkeypatch.undo()
 
     async with client(admin_bot, headers=BEARER) as http:
-        for _ in range(100):  # the incident is written after the 500 goes out
+        for _ in range(100):  # the incident is written after the answer goes out
             data = (await http.get("/admin/api/summary")).json()
             if data["incidents"]["last_24h"]:
                 break
@@ -182,11 +172,14 @@ async def test_a_route_page_and_its_picture_need_the_token_and_a_known_route(adm
         assert bad_days.status_code == 400
 
 
-async def test_a_cookie_int_cannot_read_is_401_not_500(admin_bot):
-    """The session cookie is `<seconds>.<hmac>`: 「²」 passes str.isdigit() and 4,301 digits are
-    more than int() reads; either is a way in for nobody, and a 500 for nobody either."""
+async def test_a_cookie_that_names_no_session_it_could_hold_is_401_not_500(admin_bot):
+    """The session cookie is `<id>.<hmac>`: an id that is not ASCII, longer than the column
+    holds, or missing, is a way in for nobody, and a 500 for nobody either."""
     async with client(admin_bot) as http:
-        for issued in ("\u00b2".encode("latin-1"), b"9" * 4301, b"12345678901234"):
+        for session_id in ("\u00b2".encode("latin-1"), b"9" * 4301, b"", b"\xff" * 64):
             answer = await http.get("/admin", headers={"cookie": COOKIE.encode() + b"=" +
-                                                       issued + b"." + b"0" * 64})
-            assert answer.status_code == 401, issued[:6]
+                                                       session_id + b"." + b"0" * 64})
+            assert answer.status_code == 401, session_id[:6]
+            api = await http.get("/admin/api/summary", headers={
+                "cookie": COOKIE.encode() + b"=" + session_id + b"." + b"0" * 64})
+            assert api.status_code == 401 and api.json()["detail"], session_id[:6]

@@ -187,7 +187,7 @@ async def test_healthz_says_when_the_dispatcher_passes_fail(db_url, fake_line):
     from supportnavi.app import create_app
     from tests.conftest import Served, bot_settings
 
-    fake, line_url = fake_line
+    _, line_url = fake_line
     app = create_app(bot_settings(db_url, line_url, SUPPORTNAVI_DISPATCHER=True,
                                   SUPPORTNAVI_DISPATCH_INTERVAL=0.05))
     async with Served(app) as served:

@@ -111,6 +111,40 @@ async def test_a_scrape_with_the_database_down_says_so_and_still_answers(bot):
     assert "supportnavi_webhook_requests_total" in text
 
 
+def event_types(text: str) -> set[str]:
+    return {dict(labels)["type"] for (name, labels) in samples(text)
+            if name == "supportnavi_events_total"}
+
+
+async def test_made_up_event_types_add_no_label_values(bot):
+    """The type comes from the body: one label value per made-up type would grow the metrics
+    (and every scrape) without end. Unknown types count as `other`."""
+    before = await scrape(bot.url)
+    user = bot.user()
+    made_up = [f"madeUp{uuid.uuid4().hex[:8]}" for _ in range(40)]
+    for start in range(0, len(made_up), 10):  # several to a body, as LINE batches them
+        body = json.dumps({"destination": "U" + "0" * 32, "events": [
+            user.event(name) for name in made_up[start:start + 10]]}).encode()
+        assert (await user.post(body)).status_code == 200
+    after = await scrape(bot.url)
+    assert event_types(after) - event_types(before) <= {"other"}
+    assert not any(name in after for name in made_up)
+    assert value(after, "supportnavi_events_total", type="other", outcome="handled") - value(
+        before, "supportnavi_events_total", type="other", outcome="handled") == len(made_up)
+
+
+def test_the_event_types_counted_by_name_are_those_of_lines_webhook_spec():
+    import yaml
+
+    from supportnavi.metrics import EVENT_TYPES
+    from tests.support.line_spec import SPEC_DIR
+
+    spec = yaml.safe_load((SPEC_DIR / "webhook.yml").read_text(encoding="utf-8"))
+    mapping = spec["components"]["schemas"]["Event"]["discriminator"]["mapping"]
+    assert set(EVENT_TYPES) == set(mapping)
+    assert "other" not in mapping  # the name for the rest cannot be one of LINE's
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -285,10 +285,10 @@ async def test_what_line_would_not_let_a_person_do_is_refused_with_the_reason(si
 async def test_a_failing_callback_is_a_502_with_its_status(sim, monkeypatch):
     person = await sim.new_user()
 
-    async def broken(*_: Any, **__: Any) -> None:
-        raise RuntimeError("the database is down")
+    async def broken(events: Any) -> list[Exception]:
+        return [RuntimeError("the database is down") for _ in events]
 
-    monkeypatch.setattr(sim.services.conversation, "handle", broken)
+    monkeypatch.setattr(sim.services.conversation, "handle_all", broken)
     answer = await person.act(type="follow")
     assert answer.status_code == 502
     assert "/callback answered 500" in answer.json()["detail"]

@@ -182,3 +182,16 @@ class Incident(Base):
     place: Mapped[str] = mapped_column(String(16))  # webhook | delivery | reminder | engine
     code: Mapped[str] = mapped_column(String(80))  # exception class, HTTP status + LINE's words
     count: Mapped[int] = mapped_column(Integer)
+
+
+class AdminSession(Base):
+    """A dashboard login. The cookie carries its id (signed with the token), so that logout can
+    end it on the server, for every worker and process at once: a cookie whose row is gone, or
+    past `expires_at`, lets nobody in."""
+
+    __tablename__ = "admin_sessions"
+    __table_args__ = (Index("ix_admin_sessions_expires", "expires_at"),)  # pruned at login
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, 256 bits
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -2,18 +2,20 @@
 is set; then each page needs the token, as `Authorization: Bearer <token>` or, for a person
 with a browser, a session cookie that the login form sets.
 
-The cookie never holds the token: it holds when it was issued and an HMAC of that, keyed with
-the token, so it proves the token was typed without revealing it, expires by itself, and
-stops working when the token changes. Pages are server-rendered HTML without a script.
+The cookie never holds the token: it holds a session's random id and an HMAC of that, keyed
+with the token. The session is a row (admin/sessions.py), so logout ends it on the server and
+it expires there; the HMAC makes a forged id cost no query, and a new token ends every
+session. Wrong tokens are throttled per address and in all (admin/throttle.py): a locked-out
+attempt gets 429 with Retry-After before its token is compared. Pages are server-rendered
+HTML without a script.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import time
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs
@@ -24,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from supportnavi.admin import charts
+from supportnavi.admin import charts, sessions
 from supportnavi.admin.queries import (
     IDLE,
     MAX_DAYS,
@@ -34,6 +36,7 @@ from supportnavi.admin.queries import (
     Summary,
     summary,
 )
+from supportnavi.admin.throttle import Throttle
 from supportnavi.engine.graph import svg as route_svg
 from supportnavi.engine.model import Route
 from supportnavi.reminders.rules import format_ja
@@ -71,27 +74,29 @@ def router() -> APIRouter:
             idle_minutes=int(IDLE.total_seconds() // 60), session_hours=SESSION_SECONDS // 3600,
             **values
         )
-        headers = dict(HEADERS)
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Bearer realm="supportnavi admin"'
-        return HTMLResponse(html, status, headers=headers)
+        return HTMLResponse(html, status, headers={**HEADERS, **_refusal_headers(
+            status, values.get("retry_after"))})
 
-    def refused(request: Request, *, json: bool) -> Response | None:
-        """None when the request may see the dashboard; else the 404 or 401 to answer."""
+    def login_page(request: Request, refusal: _Refused) -> HTMLResponse:
+        return page(request, "login.html", refusal.status, reason=refusal.reason,
+                    failed=refusal.reason == WRONG, retry_after=refusal.retry_after)
+
+    async def refused(request: Request, *, json: bool) -> Response | None:
+        """None when the request may see the dashboard; else the 404, 401 or 429 to answer."""
         token = _token(request)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
-        verdict = _verdict(request, token)
+        verdict = await _verdict(request, token)
         if verdict is None:
             return None
         if json:
-            return JSONResponse({"detail": verdict}, 401, headers={
-                "WWW-Authenticate": 'Bearer realm="supportnavi admin"'})
-        return page(request, "login.html", 401, reason=verdict)
+            return JSONResponse({"detail": verdict.reason}, verdict.status,
+                                headers=_refusal_headers(verdict.status, verdict.retry_after))
+        return login_page(request, verdict)
 
     @api.get("/admin", response_class=HTMLResponse)
     async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := refused(request, json=False)) is not None:
+        if (refusal := await refused(request, json=False)) is not None:
             return refusal
         found = await _summary(request, days)
         return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
@@ -100,7 +105,7 @@ def router() -> APIRouter:
         request: Request, route_id: str, days: int
     ) -> Response | tuple[Summary, Route]:
         """A route's page and its picture: the token, the route, then the numbers."""
-        if (refusal := refused(request, json=False)) is not None:
+        if (refusal := await refused(request, json=False)) is not None:
             return refusal
         scenarios = request.app.state.services.scenarios
         if route_id not in scenarios.routes:
@@ -131,7 +136,7 @@ def router() -> APIRouter:
 
     @api.get("/admin/api/summary")
     async def api_summary(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := refused(request, json=True)) is not None:
+        if (refusal := await refused(request, json=True)) is not None:
             return refusal
         return JSONResponse(_as_json(await _summary(request, days)), headers=HEADERS)
 
@@ -147,19 +152,33 @@ def router() -> APIRouter:
                 return JSONResponse({"detail": f"a login form is under {LOGIN_BODY_MAX} bytes"},
                                     413)
         typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
+        # From the check to the count, nothing awaits: checked before the form was read, a
+        # burst of slow forms would all pass the check and all be compared.
+        throttle, address = _throttle(request), _address(request)
+        if (lockout := throttle.check(address)) is not None:
+            return login_page(request, _Refused(lockout.reason, 429, lockout.retry_after))
         if not typed or not _same(typed, token):
-            return page(request, "login.html", 401, reason="wrong token", failed=True)
+            throttle.failed(address)
+            return login_page(request, _Refused(WRONG))
+        throttle.succeeded(address)
+        session_id = await sessions.open_session(request.app.state.services.db, datetime.now(UTC),
+                                                 timedelta(seconds=SESSION_SECONDS))
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.set_cookie(
-            COOKIE, _session(token, int(time.time())), max_age=SESSION_SECONDS, path="/admin",
+            COOKIE, _cookie(token, session_id), max_age=SESSION_SECONDS, path="/admin",
             httponly=True, samesite="strict", secure=request.url.scheme == "https",
         )
         return response
 
     @api.post("/admin/logout")
     async def logout(request: Request) -> Response:
-        if _token(request) is None:
+        token = _token(request)
+        if token is None:
             return JSONResponse({"detail": OFF}, 404)
+        # only a cookie the token signed names a session to end: nobody logs another out
+        session_id = _session_id(request.cookies.get(COOKIE), token)
+        if session_id is not None:
+            await sessions.end_session(request.app.state.services.db, session_id)
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict",
                                secure=request.url.scheme == "https")
@@ -185,6 +204,38 @@ def router() -> APIRouter:
 # --- who may look ---------------------------------------------------------------------------
 
 
+WRONG = "wrong token"
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Why a request may not see the dashboard, and the status that says so."""
+
+    reason: str
+    status: int = 401
+    retry_after: int | None = None  # seconds, with 429
+
+
+def _refusal_headers(status: int, retry_after: int | None) -> dict[str, str]:
+    if status == 401:
+        return {"WWW-Authenticate": 'Bearer realm="supportnavi admin"'}
+    if status == 429 and retry_after is not None:
+        return {"Retry-After": str(retry_after)}
+    return {}
+
+
+def _throttle(request: Request) -> Throttle:
+    throttle: Throttle | None = request.app.state.services.admin_throttle
+    assert throttle is not None, "made by the app whenever SUPPORTNAVI_ADMIN_TOKEN is set"
+    return throttle
+
+
+def _address(request: Request) -> str | None:
+    """The client's address: behind a proxy uvicorn trusts (SUPPORTNAVI_FORWARDED_ALLOW_IPS),
+    the one it forwarded for, not the proxy's own."""
+    return request.client.host if request.client is not None else None
+
+
 def _token(request: Request) -> str | None:
     token: str | None = request.app.state.services.settings.admin_token
     return token
@@ -194,29 +245,48 @@ def _same(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
-def _session(token: str, issued: int) -> str:
-    signature = hmac.new(token.encode(), f"supportnavi-admin:{issued}".encode(), hashlib.sha256)
-    return f"{issued}.{signature.hexdigest()}"
+def _cookie(token: str, session_id: str) -> str:
+    signature = hmac.new(token.encode(), f"supportnavi-admin:{session_id}".encode(),
+                         hashlib.sha256)
+    return f"{session_id}.{signature.hexdigest()}"
 
 
-def _verdict(request: Request, token: str) -> str | None:
+def _session_id(cookie: str | None, token: str) -> str | None:
+    """The session id in a cookie that this token signed; None for any other cookie."""
+    if cookie is None:
+        return None
+    session_id, _, _ = cookie.partition(".")
+    if not (0 < len(session_id) <= sessions.ID_MAX and session_id.isascii()):
+        return None
+    return session_id if _same(cookie, _cookie(token, session_id)) else None
+
+
+async def _verdict(request: Request, token: str) -> _Refused | None:
     """None: let in. Otherwise why not, in a few words (never echoing what was sent)."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
-            return "the Authorization header must be: Bearer <token>"
-        return None if _same(given.strip(), token) else "wrong token"
+            return _Refused("the Authorization header must be: Bearer <token>")
+        throttle, address = _throttle(request), _address(request)
+        if (lockout := throttle.check(address)) is not None:
+            return _Refused(lockout.reason, 429, lockout.retry_after)
+        if not _same(given.strip(), token):
+            throttle.failed(address)
+            return _Refused(WRONG)
+        throttle.succeeded(address)
+        return None
     cookie = request.cookies.get(COOKIE)
     if cookie is None:
-        return "the dashboard needs the token"
-    issued, _, _ = cookie.partition(".")
-    # a time in seconds: ASCII digits, and not so many that int() refuses them
-    if not (issued.isascii() and issued.isdecimal() and len(issued) <= 12) \
-            or not _same(cookie, _session(token, int(issued))):
-        return "the session is not valid: log in again"
-    if not 0 <= time.time() - int(issued) < SESSION_SECONDS:
-        return "the session has expired: log in again"
+        return _Refused("the dashboard needs the token")
+    session_id = _session_id(cookie, token)
+    if session_id is None:
+        return _Refused("the session is not valid: log in again")
+    ends = await sessions.expires_at(request.app.state.services.admin, session_id)
+    if ends is None:
+        return _Refused("the session has ended (logged out): log in again")
+    if ends <= datetime.now(UTC):
+        return _Refused("the session has expired: log in again")
     return None
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from supportnavi.conversation.events import Delivery
 from supportnavi.line.webhook import BadSignature, MalformedBody
-from supportnavi.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS
+from supportnavi.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS, event_type
 from supportnavi.store import incidents
 from supportnavi.store.group_commit import Held
 
@@ -81,10 +81,10 @@ async def _callback(request: Request, background: BackgroundTasks) -> JSONRespon
             if not isinstance(result, Held):
                 log.error("event %s failed (%s); answering 500 so that LINE redelivers",
                           event.event_id, type(result).__name__, exc_info=result)
-            EVENTS.labels(event.source_type[:32], "failed").inc()
+            EVENTS.labels(event_type(event.source_type), "failed").inc()
             failures.append(result)
             continue
-        EVENTS.labels(event.source_type[:32], "handled").inc()
+        EVENTS.labels(event_type(event.source_type), "handled").inc()
         if result.delivery is not None:
             committed.append(result.delivery)
         if result.incident is not None:  # answered all the same: counted after the answer
