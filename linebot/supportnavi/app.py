@@ -52,8 +52,8 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    if (half := settings.half_configured()) is not None:
-        raise ValueError(half)
+    if (problem := settings.start_problem()) is not None:
+        raise ValueError(problem)
     # Broken scenarios stop the start-up here, before a single request is accepted.
     scenarios = load_scenarios(settings.scenarios_dir)
     fake_line = FakeLine() if settings.simulator_mode else None

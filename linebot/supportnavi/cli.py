@@ -25,9 +25,9 @@ richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_a
 app.add_typer(richmenu_app, name="richmenu")
 
 
-def _refuse_half_configured(settings: Settings) -> None:
-    if (half := settings.half_configured()) is not None:
-        typer.echo(f"refusing to start: {half}", err=True)
+def _refuse_misconfigured(settings: Settings) -> None:
+    if (problem := settings.start_problem()) is not None:
+        typer.echo(f"refusing to start: {problem}", err=True)
         raise typer.Exit(2)
 
 
@@ -52,7 +52,7 @@ def reminders_dispatch(
 
     settings = Settings()
     _logging(settings)
-    _refuse_half_configured(settings)
+    _refuse_misconfigured(settings)
     fixed: datetime | None = None
     if now is not None:
         try:
@@ -132,6 +132,11 @@ def serve(
         help="run the reminder dispatcher in the server (--no-dispatcher: run it apart, with "
              "`supportnavi reminders dispatch`)"
     )] = True,
+    simulator: Annotated[bool, typer.Option(
+        "--simulator", help="simulator mode (SUPPORTNAVI_SIMULATOR=true): no LINE credentials, "
+                            "a fake LINE API in the process and the /simulator page, on "
+                            "loopback only"
+    )] = False,
 ) -> None:
     """Serve the webhook (POST /callback), /healthz and /metrics; and push due reminders.
 
@@ -153,9 +158,11 @@ def serve(
         os.environ["PORT"] = str(port)
     if not dispatcher:
         os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
+    if simulator:
+        os.environ["SUPPORTNAVI_SIMULATOR"] = "true"  # for create_app_from_env
     settings = Settings()
     _logging(settings)
-    _refuse_half_configured(settings)
+    _refuse_misconfigured(settings)
     try:
         load_scenarios(settings.scenarios_dir)
     except ScenarioError as exc:
@@ -171,8 +178,9 @@ def serve(
 
         upgrade(settings.database_url)
     if settings.simulator_mode:
-        typer.echo(f"simulator mode (no LINE credentials). Chat with: supportnavi chat "
-                   f"--url {settings.local_base_url()}", err=True)
+        typer.echo(f"simulator mode: LINE calls go to the fake LINE API in this process. "
+                   f"Open {settings.local_base_url()}/simulator, or chat with: supportnavi "
+                   f"chat --url {settings.local_base_url()}", err=True)
     if workers > 1:
         _share_metrics()
     from supportnavi import logs
@@ -296,19 +304,30 @@ def chat(
     user: Annotated[str, typer.Option("--user", help="the LINE user id to act as")] = (
         "Uterminal0000000000000000000000001"
     ),
-    url: Annotated[str | None, typer.Option(help="a running server; default: start one")] = None,
+    url: Annotated[str | None, typer.Option(
+        help="a running simulator (`supportnavi serve --simulator`)")] = None,
+    simulator: Annotated[bool, typer.Option(
+        "--simulator", help="without --url: start a simulator in this process (as `make chat` "
+                            "does; SUPPORTNAVI_SIMULATOR=true too)")] = False,
 ) -> None:
     """Talk to the bot in the terminal, through the signed-webhook path."""
     from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
 
     settings = Settings()
-    _refuse_half_configured(settings)
-    if not settings.simulator_mode:
+    if (half := settings.half_configured()) is not None:
+        typer.echo(f"refusing to start: {half}", err=True)
+        raise typer.Exit(2)
+    if settings.line_channel_secret:  # and the token: half a channel was refused above
         typer.echo("chat needs simulator mode: unset LINE_CHANNEL_SECRET and "
                    "LINE_CHANNEL_ACCESS_TOKEN (it would otherwise reply on your real channel)",
                    err=True)
         raise typer.Exit(2)
-    base_url = url or _start_local_server(settings)
+    if url is None and not (simulator or settings.simulator_mode):
+        typer.echo("chat talks to a simulator: --simulator starts one in this process (as "
+                   "`make chat` does), or --url names a running one (`supportnavi serve "
+                   "--simulator`, as `make run` starts)", err=True)
+        raise typer.Exit(2)
+    base_url = url or _start_local_server()
     client = ChatClient(base_url, settings.channel_secret, user)
     typer.echo("supportnavi chat: type a button's number or any text. "
                "「フォロー」 sends a follow event, 「ブロック」 an unfollow, Ctrl-D quits.")
@@ -332,8 +351,8 @@ def chat(
         typer.echo("")
 
 
-def _start_local_server(settings: Settings) -> str:
-    """No server given: run one in this process, on a free loopback port."""
+def _start_local_server() -> str:
+    """No server given: run a simulator in this process, on a free loopback port."""
     import os
 
     import uvicorn
@@ -343,14 +362,20 @@ def _start_local_server(settings: Settings) -> str:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    os.environ.update(HOST="127.0.0.1", PORT=str(port))
+    os.environ.update(HOST="127.0.0.1", PORT=str(port), SUPPORTNAVI_SIMULATOR="true")
+    settings = Settings()
+    _refuse_misconfigured(settings)
     upgrade(settings.database_url)
     from supportnavi.app import create_app
 
-    config = uvicorn.Config(create_app(Settings()), log_level="warning")
+    config = uvicorn.Config(create_app(settings), log_level="warning")
     server = uvicorn.Server(config)
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
     while not server.started:
+        if not thread.is_alive():  # its start-up failed (uvicorn logged why)
+            typer.echo("refusing to start: the simulator's start-up failed", err=True)
+            raise typer.Exit(1)
         time.sleep(0.02)
     return f"http://127.0.0.1:{port}"
 

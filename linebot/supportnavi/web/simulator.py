@@ -33,8 +33,8 @@ PAGE = STATIC_DIR / "simulator.html"
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 REPLY_WAIT_SECONDS = 5.0  # how long an event waits for the bot's answer to reach the fake
-OFF = ("the simulator runs only in simulator mode (no LINE credentials); "
-       "this server talks to a real LINE channel")
+OFF = ("the simulator runs only in simulator mode (SUPPORTNAVI_SIMULATOR=true or "
+       "`serve --simulator`); this server talks to a real LINE channel")
 
 # LINE's own limits: a user id, a text message's 5,000 characters, postback data and a
 # display text of 300, a rich-menu alias id of 32.
