@@ -28,6 +28,7 @@ from supportnavi.richmenu.layout import plan
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
+from supportnavi.store.mode import start_on
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
 from supportnavi.web.simulator import Simulator
@@ -62,6 +63,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url,
                       sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        try:  # before the relay or the dispatcher could send anything
+            await start_on(db, settings.simulator_mode)
+        except BaseException:
+            await db.dispose()
+            raise
         sender = LineSender(
             settings.effective_line_api_base_url(), settings.access_token,
             timeout=settings.line_timeout_seconds,

@@ -9,11 +9,14 @@ import time
 from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from supportnavi.settings import Settings
+
+if TYPE_CHECKING:
+    from supportnavi.store.db import Database
 
 app = typer.Typer(help="supportnavi: an unofficial LINE guide to Amazon support.",
                   no_args_is_help=True, add_completion=False)
@@ -29,6 +32,41 @@ def _refuse_misconfigured(settings: Settings) -> None:
     if (problem := settings.start_problem()) is not None:
         typer.echo(f"refusing to start: {problem}", err=True)
         raise typer.Exit(2)
+
+
+async def _start_on(db: Database, settings: Settings) -> None:
+    """store/mode.py's check, as a refusal with exit status 2 (a lifespan that raises makes
+    uvicorn exit with 3 and a traceback: `serve` checks before it starts uvicorn)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportnavi.store.mode import WrongDatabase, start_on
+
+    try:
+        await start_on(db, settings.simulator_mode)
+    except WrongDatabase as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SQLAlchemyError, OSError) as exc:  # only the simulator fails closed on these
+        typer.echo(f"refusing to start: the simulator could not read which mode has used the "
+                   f"database ({type(exc).__name__}); is it migrated (`supportnavi db "
+                   f"upgrade`) and up?", err=True)
+        raise typer.Exit(2) from None
+
+
+def _refuse_a_line_database(settings: Settings) -> None:
+    """The simulator's check before its server starts: exit 2 on a LINE channel's database."""
+    import asyncio
+
+    from supportnavi.store.db import Database
+
+    async def check() -> None:
+        db = Database(settings.database_url)
+        try:
+            await _start_on(db, settings)
+        finally:
+            await db.dispose()
+
+    asyncio.run(check())
 
 
 def _logging(settings: Settings) -> None:
@@ -72,6 +110,11 @@ def reminders_dispatch(
         from supportnavi.store.db import Database
 
         db = Database(settings.database_url)
+        try:  # the simulator's dispatcher never pushes a LINE channel's reminders
+            await _start_on(db, settings)
+        except BaseException:
+            await db.dispose()
+            raise
         sender = LineSender(settings.effective_line_api_base_url(), settings.access_token,
                             timeout=settings.line_timeout_seconds,
                             max_connections=settings.dispatch_concurrency)
@@ -135,7 +178,7 @@ def serve(
     simulator: Annotated[bool, typer.Option(
         "--simulator", help="simulator mode (SUPPORTNAVI_SIMULATOR=true): no LINE credentials, "
                             "a fake LINE API in the process and the /simulator page, on "
-                            "loopback only"
+                            "loopback only, never on a LINE channel's database"
     )] = False,
 ) -> None:
     """Serve the webhook (POST /callback), /healthz and /metrics; and push due reminders.
@@ -178,6 +221,7 @@ def serve(
 
         upgrade(settings.database_url)
     if settings.simulator_mode:
+        _refuse_a_line_database(settings)  # after the migrations: `meta` is one of them
         typer.echo(f"simulator mode: LINE calls go to the fake LINE API in this process. "
                    f"Open {settings.local_base_url()}/simulator, or chat with: supportnavi "
                    f"chat --url {settings.local_base_url()}", err=True)
@@ -366,6 +410,7 @@ def _start_local_server() -> str:
     settings = Settings()
     _refuse_misconfigured(settings)
     upgrade(settings.database_url)
+    _refuse_a_line_database(settings)
     from supportnavi.app import create_app
 
     config = uvicorn.Config(create_app(settings), log_level="warning")
