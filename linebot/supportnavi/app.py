@@ -31,7 +31,7 @@ from supportnavi.store.db import Database
 from supportnavi.store.mode import start_on
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
-from supportnavi.web.simulator import Simulator
+from supportnavi.web.simulator import LocalOnly, Simulator
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router())
     if fake_line is not None:
         app.mount(FAKE_LINE_PREFIX, fake_line.app())
+        # the simulator's pages and the fake answer this machine only, and never a POST from
+        # another site (the webhook takes any Host: LINE comes through proxies)
+        app.add_middleware(LocalOnly, host=settings.host)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -84,7 +84,7 @@ class SimApp:
         return self.app.state.services
 
     async def new_user(self) -> SimPerson:
-        response = await self.http.post("/simulator/api/users")
+        response = await self.http.post("/simulator/api/users", json={})  # as the page posts
         assert response.status_code == 201, response.text
         return SimPerson(self, response.json()["id"])
 
