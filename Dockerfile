@@ -1,6 +1,9 @@
 # Build: docker build -t supportnavi .
 # Run:   docker run -p 8000:8000 -e LINE_CHANNEL_SECRET=... -e LINE_CHANNEL_ACCESS_TOKEN=... \
 #          -e DATABASE_URL=postgresql+asyncpg://... supportnavi
+# The image serves a real channel: without both LINE credentials it refuses to start (exit 2).
+# The simulator is for a developer's machine (`make run`); it has no login, so it would refuse
+# this image's HOST=0.0.0.0 too, unless SUPPORTNAVI_SIMULATOR_PUBLIC=true says otherwise.
 # (No Docker engine runs on the development machines: tests/ops/test_dockerfile.py lints this
 # file with hadolint and runs the image's command as a plain process, laid out as below.)
 FROM python:3.11-slim AS build

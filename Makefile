@@ -13,14 +13,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## make run: install, migrate, serve on 127.0.0.1:8000 (simulator mode without LINE credentials)
+## make run: install, migrate, serve the simulator on 127.0.0.1:8000 (a real channel: set the
+## LINE credentials and run `supportnavi serve`; the simulator refuses to start beside them)
 run: $(STAMP)
 	$(BIN)/supportnavi db upgrade
-	$(BIN)/supportnavi serve --no-migrate
+	$(BIN)/supportnavi serve --no-migrate --simulator
 
-## make chat: talk to the bot in this terminal (starts its own server unless URL= is given)
+## make chat: talk to the bot in this terminal (starts its own simulator unless URL= is given)
 chat: $(STAMP)
-	$(BIN)/supportnavi chat $(if $(URL),--url $(URL),)
+	$(BIN)/supportnavi chat $(if $(URL),--url $(URL),--simulator)
 
 lint: $(STAMP)
 	$(BIN)/supportnavi lint

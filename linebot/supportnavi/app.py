@@ -29,10 +29,11 @@ from supportnavi.richmenu.layout import plan
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.store.db import Database
+from supportnavi.store.mode import start_on
 from supportnavi.store.retention import Housekeeper, Retention
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
-from supportnavi.web.simulator import Simulator
+from supportnavi.web.simulator import LocalOnly, Simulator
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class Services:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    if (half := settings.half_configured()) is not None:
-        raise ValueError(half)
+    if (problem := settings.start_problem()) is not None:
+        raise ValueError(problem)
     # Broken scenarios stop the start-up here, before a single request is accepted.
     scenarios = load_scenarios(settings.scenarios_dir)
     fake_line = FakeLine() if settings.simulator_mode else None
@@ -67,6 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url,
                       sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        try:  # before the relay or the dispatcher could send anything
+            await start_on(db, settings.simulator_mode)
+        except BaseException:
+            await db.dispose()
+            raise
         sender = LineSender(
             settings.effective_line_api_base_url(), settings.access_token,
             timeout=settings.line_timeout_seconds,
@@ -161,6 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router())
     if fake_line is not None:
         app.mount(FAKE_LINE_PREFIX, fake_line.app())
+        # the simulator's pages and the fake answer this machine only, and never a POST from
+        # another site (the webhook takes any Host: LINE comes through proxies)
+        app.add_middleware(LocalOnly, host=settings.host)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,11 +9,14 @@ import time
 from collections.abc import Coroutine
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from supportnavi.settings import Settings
+
+if TYPE_CHECKING:
+    from supportnavi.store.db import Database
 
 app = typer.Typer(help="supportnavi: an unofficial LINE guide to Amazon support.",
                   no_args_is_help=True, add_completion=False)
@@ -40,10 +43,45 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _refuse_half_configured(settings: Settings) -> None:
-    if (half := settings.half_configured()) is not None:
-        typer.echo(f"refusing to start: {half}", err=True)
+def _refuse_misconfigured(settings: Settings) -> None:
+    if (problem := settings.start_problem()) is not None:
+        typer.echo(f"refusing to start: {problem}", err=True)
         raise typer.Exit(2)
+
+
+async def _start_on(db: Database, settings: Settings) -> None:
+    """store/mode.py's check, as a refusal with exit status 2 (a lifespan that raises makes
+    uvicorn exit with 3 and a traceback: `serve` checks before it starts uvicorn)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from supportnavi.store.mode import WrongDatabase, start_on
+
+    try:
+        await start_on(db, settings.simulator_mode)
+    except WrongDatabase as exc:
+        typer.echo(f"refusing to start: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except (SQLAlchemyError, OSError) as exc:  # only the simulator fails closed on these
+        typer.echo(f"refusing to start: the simulator could not read which mode has used the "
+                   f"database ({type(exc).__name__}); is it migrated (`supportnavi db "
+                   f"upgrade`) and up?", err=True)
+        raise typer.Exit(2) from None
+
+
+def _refuse_a_line_database(settings: Settings) -> None:
+    """The simulator's check before its server starts: exit 2 on a LINE channel's database."""
+    import asyncio
+
+    from supportnavi.store.db import Database
+
+    async def check() -> None:
+        db = Database(settings.database_url)
+        try:
+            await _start_on(db, settings)
+        finally:
+            await db.dispose()
+
+    asyncio.run(check())
 
 
 def _logging(settings: Settings) -> None:
@@ -67,7 +105,7 @@ def reminders_dispatch(
 
     settings = _settings()
     _logging(settings)
-    _refuse_half_configured(settings)
+    _refuse_misconfigured(settings)
     fixed: datetime | None = None
     if now is not None:
         try:
@@ -87,6 +125,11 @@ def reminders_dispatch(
         from supportnavi.store.db import Database
 
         db = Database(settings.database_url)
+        try:  # the simulator's dispatcher never pushes a LINE channel's reminders
+            await _start_on(db, settings)
+        except BaseException:
+            await db.dispose()
+            raise
         sender = LineSender(settings.effective_line_api_base_url(), settings.access_token,
                             timeout=settings.line_timeout_seconds,
                             max_connections=settings.dispatch_concurrency)
@@ -147,7 +190,7 @@ def db_prune(
     from supportnavi.store.db import Database
     from supportnavi.store.retention import Housekeeper, Retention
 
-    settings = Settings()
+    settings = _settings()
     at = datetime.fromisoformat(now) if now else datetime.now(UTC)
     if at.tzinfo is None:
         raise typer.BadParameter("--now needs an offset, e.g. 2026-12-05T09:00+09:00")
@@ -176,6 +219,11 @@ def serve(
         help="run the reminder dispatcher in the server (--no-dispatcher: run it apart, with "
              "`supportnavi reminders dispatch`)"
     )] = True,
+    simulator: Annotated[bool, typer.Option(
+        "--simulator", help="simulator mode (SUPPORTNAVI_SIMULATOR=true): no LINE credentials, "
+                            "a fake LINE API in the process and the /simulator page, on "
+                            "loopback only, never on a LINE channel's database"
+    )] = False,
 ) -> None:
     """Serve the webhook (POST /callback), /healthz and /metrics; and push due reminders.
 
@@ -190,16 +238,17 @@ def serve(
     from supportnavi.engine.errors import ScenarioError
     from supportnavi.engine.loader import load_scenarios
 
-    settings = _settings()
     if host is not None:
         os.environ["HOST"] = host
     if port is not None:
         os.environ["PORT"] = str(port)
     if not dispatcher:
         os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
+    if simulator:
+        os.environ["SUPPORTNAVI_SIMULATOR"] = "true"  # for create_app_from_env
     settings = _settings()
     _logging(settings)
-    _refuse_half_configured(settings)
+    _refuse_misconfigured(settings)
     try:
         load_scenarios(settings.scenarios_dir)
     except ScenarioError as exc:
@@ -215,8 +264,10 @@ def serve(
 
         upgrade(settings.database_url)
     if settings.simulator_mode:
-        typer.echo(f"simulator mode (no LINE credentials). Chat with: supportnavi chat "
-                   f"--url {settings.local_base_url()}", err=True)
+        _refuse_a_line_database(settings)  # after the migrations: `meta` is one of them
+        typer.echo(f"simulator mode: LINE calls go to the fake LINE API in this process. "
+                   f"Open {settings.local_base_url()}/simulator, or chat with: supportnavi "
+                   f"chat --url {settings.local_base_url()}", err=True)
     if workers > 1:
         _share_metrics()
     from supportnavi import logs
@@ -342,19 +393,30 @@ def chat(
     user: Annotated[str, typer.Option("--user", help="the LINE user id to act as")] = (
         "Uterminal0000000000000000000000001"
     ),
-    url: Annotated[str | None, typer.Option(help="a running server; default: start one")] = None,
+    url: Annotated[str | None, typer.Option(
+        help="a running simulator (`supportnavi serve --simulator`)")] = None,
+    simulator: Annotated[bool, typer.Option(
+        "--simulator", help="without --url: start a simulator in this process (as `make chat` "
+                            "does; SUPPORTNAVI_SIMULATOR=true too)")] = False,
 ) -> None:
     """Talk to the bot in the terminal, through the signed-webhook path."""
     from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
 
     settings = _settings()
-    _refuse_half_configured(settings)
-    if not settings.simulator_mode:
+    if (half := settings.half_configured()) is not None:
+        typer.echo(f"refusing to start: {half}", err=True)
+        raise typer.Exit(2)
+    if settings.line_channel_secret:  # and the token: half a channel was refused above
         typer.echo("chat needs simulator mode: unset LINE_CHANNEL_SECRET and "
                    "LINE_CHANNEL_ACCESS_TOKEN (it would otherwise reply on your real channel)",
                    err=True)
         raise typer.Exit(2)
-    base_url = url or _start_local_server(settings)
+    if url is None and not (simulator or settings.simulator_mode):
+        typer.echo("chat talks to a simulator: --simulator starts one in this process (as "
+                   "`make chat` does), or --url names a running one (`supportnavi serve "
+                   "--simulator`, as `make run` starts)", err=True)
+        raise typer.Exit(2)
+    base_url = url or _start_local_server()
     client = ChatClient(base_url, settings.channel_secret, user)
     typer.echo("supportnavi chat: type a button's number or any text. "
                "「フォロー」 sends a follow event, 「ブロック」 an unfollow, Ctrl-D quits.")
@@ -378,8 +440,8 @@ def chat(
         typer.echo("")
 
 
-def _start_local_server(settings: Settings) -> str:
-    """No server given: run one in this process, on a free loopback port."""
+def _start_local_server() -> str:
+    """No server given: run a simulator in this process, on a free loopback port."""
     import os
 
     import uvicorn
@@ -389,14 +451,21 @@ def _start_local_server(settings: Settings) -> str:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    os.environ.update(HOST="127.0.0.1", PORT=str(port))
+    os.environ.update(HOST="127.0.0.1", PORT=str(port), SUPPORTNAVI_SIMULATOR="true")
+    settings = _settings()
+    _refuse_misconfigured(settings)
     upgrade(settings.database_url)
+    _refuse_a_line_database(settings)
     from supportnavi.app import create_app
 
-    config = uvicorn.Config(create_app(_settings()), log_level="warning")
+    config = uvicorn.Config(create_app(settings), log_level="warning")
     server = uvicorn.Server(config)
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
     while not server.started:
+        if not thread.is_alive():  # its start-up failed (uvicorn logged why)
+            typer.echo("refusing to start: the simulator's start-up failed", err=True)
+            raise typer.Exit(1)
         time.sleep(0.02)
     return f"http://127.0.0.1:{port}"
 

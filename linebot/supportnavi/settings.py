@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -21,6 +22,21 @@ FAKE_LINE_PREFIX = "/_fake_line"
 # characters of secrets.token_urlsafe are 96 bits, beyond any number of guesses.
 ADMIN_TOKEN_MIN = 16
 
+ASK_FOR_THE_SIMULATOR = ("start the simulator instead with `supportnavi serve --simulator` "
+                         "(or SUPPORTNAVI_SIMULATOR=true), as `make run` does")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: what only this machine reaches. Any other name could
+    resolve anywhere, and "" or 0.0.0.0 is every interface."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
 
 class Settings(BaseSettings):
     """Every knob, read once from the environment (and `.env`)."""
@@ -32,6 +48,12 @@ class Settings(BaseSettings):
     line_channel_secret: str | None = Field(default=None, alias="LINE_CHANNEL_SECRET")
     line_channel_access_token: str | None = Field(default=None, alias="LINE_CHANNEL_ACCESS_TOKEN")
     line_api_base_url: str = Field(default="https://api.line.me", alias="LINE_API_BASE_URL")
+    # The simulator (the fake LINE API in-process, the /simulator page) only when asked for:
+    # no credentials used to mean it, and a server started on a copy of a real database sent
+    # that channel's pending replies and due reminders to the fake and marked them sent.
+    simulator: bool = Field(default=False, alias="SUPPORTNAVI_SIMULATOR")
+    # The simulator has no login: it binds beyond loopback only when this says so.
+    simulator_public: bool = Field(default=False, alias="SUPPORTNAVI_SIMULATOR_PUBLIC")
     database_url: str = Field(
         default="sqlite+aiosqlite:///./var/supportnavi.db", alias="DATABASE_URL"
     )
@@ -106,18 +128,39 @@ class Settings(BaseSettings):
 
     def half_configured(self) -> str | None:
         """What is wrong when exactly one of the two LINE credentials is set: a server would
-        otherwise run in simulator mode with the real channel secret, signing and accepting
-        webhooks for the real channel and replying to nobody."""
+        answer webhooks for the real channel and reply to nobody."""
         if bool(self.line_channel_secret) == bool(self.line_channel_access_token):
             return None
         missing = ("LINE_CHANNEL_ACCESS_TOKEN" if self.line_channel_secret
                    else "LINE_CHANNEL_SECRET")
         return (f"{missing} is not set: set both LINE credentials for a real channel, or "
-                "neither for simulator mode")
+                "neither and SUPPORTNAVI_SIMULATOR=true for the simulator")
+
+    def start_problem(self) -> str | None:
+        """Why a server (or a dispatcher) must not start with these settings, or None. A real
+        channel needs both credentials; the simulator must be asked for, without them (which
+        would be meant, with both?), and on loopback unless told otherwise."""
+        if (half := self.half_configured()) is not None:
+            return half
+        credentials = bool(self.line_channel_secret and self.line_channel_access_token)
+        if credentials and self.simulator:
+            return ("simulator mode and LINE credentials are both set (SUPPORTNAVI_SIMULATOR "
+                    "or --simulator, and LINE_CHANNEL_SECRET with LINE_CHANNEL_ACCESS_TOKEN): "
+                    "unset the credentials for the simulator, or drop simulator mode for the "
+                    "real channel")
+        if not credentials and not self.simulator:
+            return ("LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not set: set both "
+                    f"for a real LINE channel, or {ASK_FOR_THE_SIMULATOR}")
+        if self.simulator and not self.simulator_public and not is_loopback(self.host):
+            return (f"simulator mode on HOST={self.host}, which is not a loopback address: "
+                    "the simulator's pages and its fake LINE API have no login, so it listens "
+                    "on 127.0.0.1, ::1 or localhost only. Set SUPPORTNAVI_SIMULATOR_PUBLIC=true "
+                    "to bind it there anyway")
+        return None
 
     @property
     def simulator_mode(self) -> bool:
-        return not (self.line_channel_secret and self.line_channel_access_token)
+        return self.simulator
 
     @property
     def channel_secret(self) -> str:
@@ -133,6 +176,8 @@ class Settings(BaseSettings):
 
     def local_base_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        if ":" in host and not host.startswith("["):
+            host = f"[{host}]"  # an IPv6 address in a URL (::1 is the simulator's too)
         return f"http://{host}:{self.port}"
 
     def effective_line_api_base_url(self) -> str:

@@ -70,7 +70,7 @@ def sim_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimServer]:
     log = tmp / "server.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "supportnavi", "serve", "--port", str(port)],
+            [sys.executable, "-m", "supportnavi", "serve", "--simulator", "--port", str(port)],
             env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
         )
     url = f"http://127.0.0.1:{port}"

@@ -144,7 +144,7 @@ def test_a_picked_date_is_confirmed_and_its_push_arrives_without_a_reload(chat, 
     chat.page.evaluate("() => { window.stillTheSamePage = true; }")
     push_at = f"{(deadline - timedelta(days=3)).isoformat()}T09:00+09:00"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINE_", "SUPPORTNAVI_"))}
-    env.update(DATABASE_URL=sim_server.database_url,
+    env.update(DATABASE_URL=sim_server.database_url, SUPPORTNAVI_SIMULATOR="true",
                LINE_API_BASE_URL=f"{sim_server.url}/_fake_line")
     done = subprocess.run(
         [sys.executable, "-m", "supportnavi", "reminders", "dispatch", "--once", "--now",

@@ -101,7 +101,8 @@ def test_the_server_refuses_to_start_on_broken_scenarios(copy):
     result = subprocess.run(
         [sys.executable, "-m", "supportnavi", "serve", "--port", "1"],
         capture_output=True, text=True, timeout=60, check=False,
-        env={"SUPPORTNAVI_SCENARIOS": str(copy), "PATH": "/usr/bin:/bin"},
+        env={"SUPPORTNAVI_SCENARIOS": str(copy), "PATH": "/usr/bin:/bin",
+             "LINE_CHANNEL_SECRET": "s", "LINE_CHANNEL_ACCESS_TOKEN": "t"},
     )
     assert result.returncode == 1
     assert "start node 'nowhere' does not exist" in result.stderr

@@ -165,6 +165,26 @@ async def test_the_images_command_serves_migrates_and_passes_its_health_check(
     which = shutil.which(final.cmd[0], path=env["PATH"])
     assert which == str(site / "bin" / final.cmd[0])  # the image's, not the checkout's
 
+    # As built, with no LINE credentials given, the image refuses to start and says why: the
+    # simulator is not its default, and on the image's HOST (every interface) it is refused
+    # too, since it has no login. Neither touched the database.
+    as_built = {k: v for k, v in env.items() if not k.startswith("LINE_")}
+    as_built["HOST"] = final.env["HOST"]
+    for extra, said in (({}, "LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not set"),
+                        ({"SUPPORTNAVI_SIMULATOR": "true"}, "not a loopback address")):
+        refused = await asyncio.create_subprocess_exec(
+            which, *final.cmd[1:], cwd=app, env={**as_built, **extra},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            out = (await asyncio.wait_for(refused.communicate(), 60))[0].decode(
+                errors="replace")
+        finally:
+            if refused.returncode is None:  # it started after all: not left behind
+                refused.kill()
+                await refused.wait()
+        assert (refused.returncode, "refusing to start" in out, said in out) == (2, True, True), out
+    assert not (app / "var" / "supportnavi.db").exists()
+
     server = await asyncio.create_subprocess_exec(
         which, *final.cmd[1:], cwd=app, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,

@@ -84,7 +84,7 @@ class SimApp:
         return self.app.state.services
 
     async def new_user(self) -> SimPerson:
-        response = await self.http.post("/simulator/api/users")
+        response = await self.http.post("/simulator/api/users", json={})  # as the page posts
         assert response.status_code == 201, response.text
         return SimPerson(self, response.json()["id"])
 
@@ -149,7 +149,8 @@ async def sim(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[SimApp]:
     sock = _free_socket()
     settings = Settings(
         DATABASE_URL=f"sqlite+aiosqlite:///{path}", PORT=sock.getsockname()[1],
-        LINE_CHANNEL_SECRET="", LINE_CHANNEL_ACCESS_TOKEN="",  # blank: simulator mode
+        LINE_CHANNEL_SECRET="", LINE_CHANNEL_ACCESS_TOKEN="",  # blank: unset
+        SUPPORTNAVI_SIMULATOR=True,
         SUPPORTNAVI_DISPATCHER=False,  # tests run the dispatcher themselves, at a fixed now
     )
     assert settings.simulator_mode

@@ -19,7 +19,7 @@ from supportnavi.app import create_app
 from supportnavi.chat import sign
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.richmenu.layout import IMAGES, plan
-from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+from supportnavi.settings import SIMULATOR_CHANNEL_SECRET, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from tests.conftest import Served, bot_settings
 from tests.support.line_spec import webhook_errors
@@ -322,3 +322,92 @@ async def test_a_lone_surrogate_is_a_400_and_the_answer_echoes_no_input(sim):
     answer = await sim.http.post("/simulator/api/events", json={
         "user": USER, "type": "postback", "data": secret * 50})  # 350 > 300
     assert answer.status_code == 400 and secret not in answer.text
+
+
+# --- who may reach it ------------------------------------------------------------------------
+
+
+async def test_the_simulator_answers_only_its_own_or_a_loopback_host(sim):
+    """DNS rebinding: a page at evil.example, its name rebound to 127.0.0.1, reaches this
+    server with `Host: evil.example` and could read every chat and act as anyone. The webhook
+    still takes any Host: LINE's calls come through proxies."""
+    port = sim.url.rsplit(":", 1)[1]
+    paths = ["/simulator", "/simulator/api/users", "/simulator/api/richmenu",
+             "/_fake_line/_records", "/_fake_line/_stats"]
+    for host in ("evil.example", f"evil.example:{port}", "127.0.0.1.evil.example",
+                 "localhost.evil.example", f"[::2]:{port}", ""):
+        for path in paths:
+            answer = await sim.http.get(path, headers={"host": host})
+            assert answer.status_code == 400, (host, path, answer.text)
+            assert "Host" in answer.json()["detail"], answer.text
+        answer = await sim.http.post("/simulator/api/users", json={}, headers={"host": host})
+        assert answer.status_code == 400, (host, answer.text)
+    assert (await sim.http.get("/simulator/api/users")).json() == {"users": []}
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "LOCALHOST", f"[::1]:{port}",
+                 "127.8.9.10"):
+        for path in paths:
+            answer = await sim.http.get(path, headers={"host": host})
+            assert answer.status_code == 200, (host, path, answer.text)
+    body = b'{"destination": "U0", "events": []}'
+    answer = await sim.http.post("/callback", content=body, headers={
+        "host": "bot.example", "content-type": "application/json",
+        "x-line-signature": sign(SIMULATOR_CHANNEL_SECRET, body)})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/simulator/api/users", {}),
+    ("/simulator/api/events", {"user": USER, "type": "follow"}),
+])
+async def test_a_cross_site_request_cannot_make_a_user_or_act(sim, path, body):
+    """A page elsewhere can make a browser POST here: a form needs no preflight (and sends no
+    JSON type), a fetch without one says where it comes from in Origin and Sec-Fetch-Site."""
+    raw = json.dumps(body).encode()
+    as_json = {"content-type": "application/json"}
+    refused = [
+        {"content-type": "application/x-www-form-urlencoded"},
+        {"content-type": "text/plain"},
+        {"content-type": "multipart/form-data; boundary=x"},
+        {},
+        {**as_json, "origin": "http://evil.example"},
+        {**as_json, "origin": "null"},
+        {**as_json, "origin": sim.url.replace("127.0.0.1", "localhost")},
+        {**as_json, "sec-fetch-site": "cross-site"},
+        {**as_json, "sec-fetch-site": "same-site"},
+        {**as_json, "origin": sim.url, "sec-fetch-site": "cross-site"},
+    ]
+    for headers in refused:
+        answer = await sim.http.post(path, content=raw, headers=headers)
+        assert answer.status_code == 403, (headers, answer.text)
+        assert answer.json()["detail"], answer.text
+    assert (await sim.http.get("/simulator/api/users")).json() == {"users": []}
+    assert sim.capture.posted == []  # nothing reached /callback
+    # the page's own requests: same origin, JSON
+    answer = await sim.http.post(path, content=raw, headers={
+        **as_json, "origin": sim.url, "sec-fetch-site": "same-origin"})
+    assert answer.status_code in (200, 201), answer.text
+    answer = await sim.http.post(path, content=raw, headers={
+        "content-type": "application/json; charset=utf-8", "sec-fetch-site": "none"})
+    assert answer.status_code in (200, 201, 409), answer.text
+
+
+@pytest.mark.parametrize(("bound", "answered", "refused"), [
+    ("192.168.1.20", ["192.168.1.20:8000", "192.168.1.20", "localhost:8000"],
+     ["192.168.1.21:8000", "evil.example"]),
+    ("sim.lan", ["SIM.lan:8000", "127.0.0.1:8000"], ["evil.example", "sim.lan.evil.example"]),
+    ("0.0.0.0", ["127.0.0.1:8000"], ["0.0.0.0:8000", "192.168.1.20:8000"]),
+])
+async def test_a_simulator_told_to_bind_beyond_loopback_answers_the_host_it_was_given(
+    bound, answered, refused
+):
+    """SUPPORTNAVI_SIMULATOR_PUBLIC: reached by the name it binds, never by any name at all."""
+    app = create_app(Settings(SUPPORTNAVI_SIMULATOR=True, SUPPORTNAVI_SIMULATOR_PUBLIC=True,
+                              HOST=bound, LINE_CHANNEL_SECRET="", LINE_CHANNEL_ACCESS_TOKEN=""))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+        for host in answered:
+            answer = await http.get("/_fake_line/_stats", headers={"host": host})
+            assert answer.status_code == 200, (host, answer.text)
+        for host in refused:
+            answer = await http.get("/_fake_line/_stats", headers={"host": host})
+            assert answer.status_code == 400, (host, answer.text)

@@ -22,9 +22,12 @@ import httpx
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from supportnavi.chat import follow_event, postback_event, sign, text_event, webhook_body
 from supportnavi.richmenu.layout import HEIGHT, IMAGES, WIDTH, Menu
+from supportnavi.settings import FAKE_LINE_PREFIX, is_loopback
 from supportnavi.simulator.fake_line import FakeLine, Recorded
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -33,8 +36,10 @@ PAGE = STATIC_DIR / "simulator.html"
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 REPLY_WAIT_SECONDS = 5.0  # how long an event waits for the bot's answer to reach the fake
-OFF = ("the simulator runs only in simulator mode (no LINE credentials); "
-       "this server talks to a real LINE channel")
+OFF = ("the simulator runs only in simulator mode (SUPPORTNAVI_SIMULATOR=true or "
+       "`serve --simulator`); this server talks to a real LINE channel")
+GUARDED = ("/simulator", FAKE_LINE_PREFIX)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # LINE's own limits: a user id, a text message's 5,000 characters, postback data and a
 # display text of 300, a rich-menu alias id of 32.
@@ -304,6 +309,77 @@ class Simulator:
             "image": f"/simulator/richmenu/{menu.image_file}",
             "areas": [{**area, "label": label(area["action"])} for area in menu.areas()],
         }
+
+
+class LocalOnly:
+    """Guards the simulator's paths (`/simulator…`, `/_fake_line…`), which have no login.
+
+    Only a Host header naming this machine (a loopback name, or HOST as configured) is
+    answered, else 400: with DNS rebinding, a page at evil.example whose name now points to
+    127.0.0.1 reaches this server, but its requests still say `Host: evil.example`.
+
+    A request that changes something must come from this server's own page, else 403: a
+    browser sends a cross-site form POST without asking anyone, so under `/simulator` the
+    body must be declared JSON (a form cannot, and a cross-site fetch that does must first
+    pass a CORS preflight, which this server never grants); and whatever the browser says of
+    where the request comes from (Sec-Fetch-Site, Origin) must be this origin. The bot's own
+    calls to the fake send neither header."""
+
+    def __init__(self, app: ASGIApp, host: str) -> None:
+        self.app = app
+        name = host.strip().lower().removeprefix("[").removesuffix("]")
+        # "", 0.0.0.0 and :: (every interface) name no host a browser could be sent to
+        self.own_host = name if name not in ("", "0.0.0.0", "::") else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not any(
+            path == prefix or path.startswith(prefix + "/") for prefix in GUARDED
+        ):
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope, Headers(scope=scope))
+        if refusal is not None:
+            status, detail = refusal
+            await JSONResponse({"detail": detail}, status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _known(self, host: str) -> bool:
+        name = _host_name(host)
+        return name is not None and (is_loopback(name) or name == self.own_host)
+
+    def refusal(self, scope: Scope, headers: Headers) -> tuple[int, str] | None:
+        host = headers.get("host", "")
+        if not self._known(host):
+            return 400, ("the simulator answers only a Host header naming this machine "
+                         "(localhost, 127.0.0.1, [::1] or its HOST), not "
+                         f"{host[:100]!r}")
+        if scope["method"] in SAFE_METHODS:
+            return None
+        site = headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return 403, (f"a cross-site request (Sec-Fetch-Site: {site[:40]}) cannot change "
+                         "the simulator: only its own page can")
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() != f"{scope['scheme']}://{host}".lower():
+            return 403, (f"a request from another origin ({origin[:100]}) cannot change the "
+                         "simulator: only its own page can")
+        media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+        if scope["path"].startswith("/simulator") and media_type != "application/json":
+            return 403, ("send Content-Type: application/json: the simulator takes no form, "
+                         "which any other site could make a browser post here")
+        return None
+
+
+def _host_name(host: str) -> str | None:
+    """The name in a Host header, without its port; None when it is no name at all."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        name, bracket, rest = host[1:].partition("]")
+        return name if bracket and (not rest or rest.startswith(":")) else None
+    name, _, _ = host.partition(":")
+    return name or None
 
 
 router = APIRouter(prefix="/simulator")

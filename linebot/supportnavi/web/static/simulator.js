@@ -38,6 +38,8 @@ const state = {
 
 // --- the server ---------------------------------------------------------------------------
 
+// A POST always sends a JSON body, even an empty one: the server takes no other type, so that a
+// form on another site cannot make a browser act here.
 async function call(method, path, body) {
   const init = { method, headers: { accept: "application/json" } };
   if (body !== undefined) {
@@ -543,7 +545,7 @@ el.userSelect.addEventListener("change", () => {
 
 el.newUser.addEventListener("click", async () => {
   try {
-    const user = await call("POST", "/users");
+    const user = await call("POST", "/users", {});
     state.users.push(user);
     await useUser(user);
   } catch (error) {
@@ -560,7 +562,7 @@ async function start() {
     let user = state.users.find((u) => u.id === saved);
     if (!user) {
       // a browser new to this server is a person new to the bot
-      user = await call("POST", "/users");
+      user = await call("POST", "/users", {});
       state.users.push(user);
     }
     await useUser(user);
