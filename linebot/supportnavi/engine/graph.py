@@ -51,6 +51,28 @@ def _node_edges(node: Node) -> list[tuple[str, str]]:
     return edges
 
 
+class _Vertex(Vertex):  # type: ignore[misc]
+    """grandalf keeps vertices and edges in sets, and objects hash by their address, so the
+    layout came out different on every run. Hashed by their place in the route instead, the
+    same route is drawn the same, byte for byte (docs/routes/*.svg can be regenerated)."""
+
+    def __init__(self, data: str, n: int) -> None:
+        super().__init__(data)
+        self.n = n
+
+    def __hash__(self) -> int:
+        return self.n
+
+
+class _Edge(Edge):  # type: ignore[misc]
+    def __init__(self, x: Vertex, y: Vertex, n: int) -> None:
+        super().__init__(x, y)
+        self.n = n
+
+    def __hash__(self) -> int:
+        return self.n
+
+
 @dataclass
 class _Box:
     """A vertex's view for grandalf: its size in, its centre out."""
@@ -98,7 +120,7 @@ def svg(route: Route, counts: Mapping[str, int] | None = None) -> str:
         if target.startswith("route:") and target not in boxes:
             boxes[target] = _Box(target, ["別のルート", target.removeprefix("route:")], "route")
 
-    vertices = {key: Vertex(key) for key in boxes}
+    vertices = {key: _Vertex(key, n) for n, key in enumerate(boxes)}
     for key, vertex in vertices.items():
         vertex.view = boxes[key]
     graph_edges: list[Any] = []
@@ -108,7 +130,7 @@ def svg(route: Route, counts: Mapping[str, int] | None = None) -> str:
         if source == target or (source, target) in seen:
             continue
         seen.add((source, target))
-        edge = Edge(vertices[source], vertices[target])
+        edge = _Edge(vertices[source], vertices[target], len(graph_edges))
         edge.view = _Path()
         labels[id(edge)] = label
         graph_edges.append(edge)
