@@ -24,7 +24,7 @@ from supportnavi.engine import Scenarios, load_scenarios
 from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
 from supportnavi.reminders.dispatcher import Dispatcher, make_dispatcher
-from supportnavi.reminders.planner import RulesPlanner, days_from_facts
+from supportnavi.reminders.planner import KINDS, RulesPlanner, days_from_facts
 from supportnavi.richmenu.layout import plan
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if (problem := settings.start_problem()) is not None:
         raise ValueError(problem)
     # Broken scenarios stop the start-up here, before a single request is accepted.
-    scenarios = load_scenarios(settings.scenarios_dir)
+    scenarios = load_scenarios(settings.scenarios_dir, reminder_kinds=KINDS)
     fake_line = FakeLine() if settings.simulator_mode else None
 
     @asynccontextmanager

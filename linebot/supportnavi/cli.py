@@ -237,6 +237,7 @@ def serve(
 
     from supportnavi.engine.errors import ScenarioError
     from supportnavi.engine.loader import load_scenarios
+    from supportnavi.reminders.planner import KINDS
 
     if host is not None:
         os.environ["HOST"] = host
@@ -250,7 +251,7 @@ def serve(
     _logging(settings)
     _refuse_misconfigured(settings)
     try:
-        load_scenarios(settings.scenarios_dir)
+        load_scenarios(settings.scenarios_dir, reminder_kinds=KINDS)
     except ScenarioError as exc:
         typer.echo(f"refusing to start: the scenarios are broken\n{exc}", err=True)
         raise typer.Exit(1) from exc
@@ -323,9 +324,10 @@ def lint(
 ) -> None:
     """Validate scenario files; print errors as file:line: message; exit 1 on any."""
     from supportnavi.engine.loader import check_scenarios
+    from supportnavi.reminders.planner import KINDS
 
     directory = path or _settings().scenarios_dir
-    scenarios, errors = check_scenarios(directory)
+    scenarios, errors = check_scenarios(directory, reminder_kinds=KINDS)
     for error in sorted(errors):
         typer.echo(str(error))
     if errors or scenarios is None:

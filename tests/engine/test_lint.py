@@ -69,6 +69,16 @@ def test_the_shipped_scenarios_pass():
          "our own choice"),
         ("facts.yaml", '  sources: ["001"]\n  note: Answer Amazon', "  sources: []\n"
          "  note: Answer Amazon", "names no guide"),
+        # a misspelt placeholder reached the person as it was written
+        ("reminders.yaml", "{window}", "{windw}", "unknown placeholder {windw}"),
+        ("trial_cancel.yaml", "{{trial_cancel_margin_days}}", "{{trial_margin_dayz}}",
+         "unknown fact"),
+        # texts: are filled with str.format: a stray field, or a lone brace, failed the turn
+        ("system.yaml", 'stale: "そのボタンは、前の画面のものでした。',
+         'stale: "{x}そのボタンは、前の画面のものでした。', "unknown placeholder {x}"),
+        ("system.yaml", 'push_line: "・{at}"', 'push_line: "・{at"', "a brace that opens"),
+        ("system.yaml", 'menu_other: "ほかの相談は「{label}」', 'menu_other: "ほかの相談は「{page}」',
+         "unknown placeholder {page}"),
     ],
 )
 def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):
@@ -127,3 +137,22 @@ def test_a_node_that_can_never_reach_an_end(copy):
 def test_a_route_without_an_end(copy):
     break_file(copy / "contact.yaml", "    end: true\n", "    buttons: [{label: x, to: start}]\n")
     assert "route 'contact' has no end" in lint(copy).stdout
+
+
+def test_a_reminder_kind_the_date_rules_do_not_know(copy, monkeypatch):
+    """Added to REMINDER_KINDS (and given its texts) but not to the rules: it passed lint, then
+    failed on the screen that offers it. The rules' kinds are what lint checks against."""
+    from supportnavi.engine import loader
+    from supportnavi.engine.loader import check_scenarios
+    from supportnavi.reminders.planner import KINDS
+
+    monkeypatch.setattr(loader, "REMINDER_KINDS", (*loader.REMINDER_KINDS, "bill_due"))
+    system = copy / "system.yaml"
+    line = break_file(system, "reminders:\n", "reminders:\n  bill_due:\n    name: \"支払い\"\n"
+                      "    text: \"【リマインダー】{deadline}\"\n    button: \"メニューへ\"\n"
+                      "    route: contact\n")
+    _, errors = check_scenarios(copy, reminder_kinds=KINDS)
+    hits = [e for e in errors if "date rules know no reminder kind 'bill_due'" in str(e)]
+    assert hits and hits[0].file.endswith("system.yaml") and hits[0].line == line + 1
+    _, without = check_scenarios(copy)  # a tool that has no rules to hand checks the rest
+    assert not any("date rules" in str(e) for e in without)

@@ -7,8 +7,9 @@ a node nobody can reach, a node that strands the person, and LINE's own size lim
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
+from string import Formatter
 from typing import Any, TypeVar
 
 import yaml
@@ -80,15 +81,22 @@ class _File:
             return None
 
 
-def load_scenarios(directory: Path) -> Scenarios:
-    """Load and validate every file; raise ScenarioError listing every problem found."""
-    scenarios, errors = check_scenarios(directory)
+def load_scenarios(
+    directory: Path, *, reminder_kinds: Collection[str] | None = None,
+) -> Scenarios:
+    """Load and validate every file; raise ScenarioError listing every problem found.
+
+    `reminder_kinds`: the kinds the date rules know (the planner's); a kind the scenarios use
+    that is not among them is an error here, not a failure on that screen later."""
+    scenarios, errors = check_scenarios(directory, reminder_kinds=reminder_kinds)
     if errors or scenarios is None:
         raise ScenarioError(errors)
     return scenarios
 
 
-def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]:
+def check_scenarios(
+    directory: Path, *, reminder_kinds: Collection[str] | None = None,
+) -> tuple[Scenarios | None, list[LintError]]:
     errors: list[LintError] = []
     if not directory.is_dir():
         return None, [LintError(str(directory), 0, "no such scenario directory")]
@@ -122,7 +130,8 @@ def check_scenarios(directory: Path) -> tuple[Scenarios | None, list[LintError]]
         f = route_files[route_id]
         _check_route(f, route, routes)
         filled[route_id] = _fill_model(f, route, facts)
-    _check_system(system_file, system, routes)
+    _check_system(system_file, system, routes, reminder_kinds)
+    _check_placeholders(system_file, system, route_files, routes)
     _check_examples(route_files, routes, system_file, system)
     system = _fill_model(system_file, system, facts)
     links = _check_safety(system_file, system, filled)
@@ -297,7 +306,9 @@ def _check_label(f: _File, label: str, where: Sequence[str | int]) -> None:
         f.error(f"label {label!r} is {len(label)} characters; LINE allows {MAX_LABEL}", where)
 
 
-def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> None:
+def _check_system(
+    f: _File, system: SystemFile, routes: dict[str, Route], rule_kinds: Collection[str] | None,
+) -> None:
     listed: set[str] = set()
     room = MAX_QUICK_REPLIES - (len(system.menu) - 1) - 1  # other pages' buttons, and ヘルプ
     for p, page in enumerate(system.menu):
@@ -330,12 +341,92 @@ def _check_system(f: _File, system: SystemFile, routes: dict[str, Route]) -> Non
     for kind in REMINDER_KINDS:
         if kind not in system.reminders:
             f.error(f"reminders has no text for the kind {kind!r}", ["reminders"])
+        if rule_kinds is not None and kind not in rule_kinds:
+            f.error(f"the date rules know no reminder kind {kind!r} (supportnavi/reminders/"
+                    "rules.py): a screen offering it would fail", ["reminders", kind])
     if system.contact_route not in routes:
         f.error(f"contact_route {system.contact_route!r} does not exist", ["contact_route"])
     if system.richmenu is not None:
         _check_richmenu(f, system.richmenu, routes)
     for name, label in system.labels.model_dump().items():
         _check_label(f, label, ["labels", name])
+
+
+# The {placeholders} the engine fills, by where the text is: any other {name} would reach the
+# person as it is ({windw}), or fail the turn (str.format on a system text).
+NODE_PLACEHOLDERS = frozenset({"window", "number", "use", "link", "domain"})
+SYSTEM_PLACEHOLDERS: dict[tuple[str, ...], frozenset[str]] = {
+    ("texts", "revive_question"): frozenset({"count", "list"}),
+    ("texts", "remind_set"): frozenset({"name", "given", "deadline", "pushes", "window"}),
+    ("texts", "push_line"): frozenset({"at"}),
+    ("texts", "window_hours"): frozenset({"start", "end"}),
+    ("texts", "remind_again"): frozenset({"name", "given"}),
+    ("texts", "remind_past"): frozenset({"name", "given", "deadline"}),
+    ("texts", "remind_too_late"): frozenset({"name", "given", "deadline"}),
+    ("texts", "reminders_item"): frozenset({"n", "name", "deadline"}),
+    ("texts", "reminders_next"): frozenset({"next"}),
+    ("texts", "reminders_more"): frozenset({"count"}),
+    ("texts", "reminder_stopped"): frozenset({"name", "deadline"}),
+    ("texts", "menu_other"): frozenset({"label"}),
+    ("texts", "stale"): frozenset({"where"}),
+    ("labels", "stop_numbered"): frozenset({"n"}),
+    ("safety", "secret_warning"): frozenset({"name", "given"}),
+    ("reminders", "*", "text"): frozenset({"deadline"}),
+}
+
+
+# Texts the engine fills with str.format (a lone brace there fails the turn); the others are
+# filled by replacing each {name}.
+FORMATTED = ("texts", "labels")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _placeholders(text: str, formatted: bool) -> tuple[list[str], str | None]:
+    """The {names} in a text (fact templates {{key}} left out), and, for a text filled by
+    str.format, what is malformed (a lone brace)."""
+    bare = _TEMPLATE.sub("", text)
+    if not formatted:
+        return _PLACEHOLDER.findall(bare), None
+    try:
+        return [name for _, name, _, _ in Formatter().parse(bare) if name is not None], None
+    except ValueError as exc:
+        return [], str(exc)
+
+
+def _allowed_in_system(path: tuple[str | int, ...]) -> frozenset[str]:
+    for pattern, names in SYSTEM_PLACEHOLDERS.items():
+        if len(pattern) <= len(path) and all(
+            p in ("*", q) for p, q in zip(pattern, path, strict=False)
+        ):
+            return names
+    return frozenset()
+
+
+def _check_placeholders(
+    system_file: _File, system: SystemFile, files: dict[str, _File], routes: dict[str, Route],
+) -> None:
+    def check(f: _File, text: str, path: tuple[str | int, ...], allowed: frozenset[str]) -> None:
+        names, malformed = _placeholders(text, formatted=path[0] in FORMATTED and f is system_file)
+        if malformed is not None:
+            f.error(f"a brace that opens no placeholder: {malformed} (write {{{{ and }}}} "
+                    "for a brace itself)", path)
+        for name in names:
+            if name not in allowed:
+                known = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none here"
+                f.error(f"unknown placeholder {{{name}}}: known {known}", path)
+
+    for route_id, route in routes.items():
+        def in_route(text: str, path: tuple[str | int, ...], f: _File = files[route_id]) -> str:
+            check(f, text, path, NODE_PLACEHOLDERS)
+            return text
+
+        _map_strings(route.model_dump(include={"nodes"}), (), in_route)
+
+    def in_system(text: str, path: tuple[str | int, ...]) -> str:
+        check(system_file, text, path, _allowed_in_system(path))
+        return text
+
+    _map_strings(system.model_dump(), (), in_system)
 
 
 def _check_safety(f: _File, system: SystemFile, routes: dict[str, Route]) -> LinkJudge:
