@@ -188,3 +188,27 @@ def test_dates_are_written_the_japanese_way(day, written):
 )
 def test_a_far_date_in_another_year_carries_its_year(today, day, written):
     assert format_ja(day, today) == written
+
+
+def test_a_row_with_a_start_and_no_end_is_planned_and_sent_with_the_same_hours():
+    """Planned with 9-21 but dispatched with 12-21 (the start kept, the end defaulted): the
+    person was told pushes come from 9:00, and they came at 12:00. Half a window is no window."""
+    from supportnavi.conversation.service import _window
+    from supportnavi.reminders.dispatcher import person_window
+    from supportnavi.reminders.planner import to_window
+    from supportnavi.store.batch import UserRow
+
+    row = UserRow("U" + "0" * 32, "active", 12, None, new=False)
+    assert to_window(_window(row)) == person_window(12, None, Window())
+    assert person_window(None, 18, Window()) == Window()
+
+
+def test_a_window_to_midnight_is_read_alike_by_the_planner_and_the_dispatcher():
+    """`24` was 23:59:59 for the planner and time.max for the dispatcher: a push found due in
+    the last second of the day went out for one and waited a day for the other."""
+    from supportnavi.reminders.dispatcher import person_window
+    from supportnavi.reminders.planner import to_window
+
+    last_second = at(2026, 12, 2, 23, 59).replace(second=59, microsecond=500_000)
+    assert to_window((18, 24)) == person_window(18, 24, Window())
+    assert into_window(last_second, to_window((18, 24))) == last_second

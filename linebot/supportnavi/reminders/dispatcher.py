@@ -191,17 +191,12 @@ class _Unit:
 
 def person_window(start_hour: int | None, end_hour: int | None, default: Window) -> Window:
     """A person's push window from their row (hours in SUPPORTNAVI_TZ, end exclusive, 24 =
-    midnight); NULL or nonsense falls back to the default."""
-    if start_hour is None and end_hour is None:
-        return default
+    midnight); NULL, half of one, or nonsense falls back to the default."""
+    if start_hour is None or end_hour is None:
+        return default  # half a window is none: the planner reads it so too
     try:  # a row is read as it is: hours out of range (a forged 99-3 was stored) are nonsense
-        start = default.start if start_hour is None else clock_time(start_hour)
-        if end_hour is None:
-            end = default.end
-        elif end_hour == 24:
-            end = clock_time.max
-        else:
-            end = clock_time(end_hour)
+        start = clock_time(start_hour)
+        end = clock_time.max if end_hour == 24 else clock_time(end_hour)
         return Window(start, end)
     except (ValueError, TypeError):
         return default
