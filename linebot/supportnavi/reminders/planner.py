@@ -94,4 +94,4 @@ class RulesPlanner:
 def to_window(hours: tuple[int, int]) -> Window:
     """(9, 21) -> 9:00-21:00; 24 as the end means until midnight."""
     start, end = hours
-    return Window(time(start), time(end) if end < 24 else time(23, 59, 59))
+    return Window(time(start), time(end) if end < 24 else time.max)
