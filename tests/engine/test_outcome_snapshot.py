@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from supportnavi.engine import Follow, OtherMessage, Postback, State, Text, advance
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.loader import load_scenarios
 from supportnavi.engine.model import Context, Outcome, ReminderInfo
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
@@ -50,7 +51,7 @@ def context(scenarios: Any) -> Context:
         ReminderInfo("return_window", date(2026, 11, 10), date(2026, 12, 9),
                      datetime(2026, 12, 4, 0, 0, tzinfo=UTC)),
     )
-    return Context(planner=planner, window=(9, 21), reminders=pending, skipped=())
+    return Context(planner=planner, window=PushHours(9, 21), reminders=pending, skipped=())
 
 
 class Tables:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.model import Fact
 from supportnavi.reminders.planner import days_from_facts
 from supportnavi.reminders.rules import (
     Days,
     Plan,
     Refused,
-    Window,
     due_now,
     format_ja,
-    into_window,
     parse_date,
     plan,
 )
@@ -110,8 +109,8 @@ def test_pushes_already_past_are_dropped_but_later_ones_kept():
 
 
 def test_a_chosen_window_moves_the_pushes():
-    evening = Window(time(18, 0), time(20, 30))
-    result = plan("trial_cancel", date(2026, 12, 5), NOW, TOKYO, window=evening)
+    evening = PushHours(18, 21)
+    result = plan("trial_cancel", date(2026, 12, 5), NOW, TOKYO, hours=evening)
     assert isinstance(result, Plan) and local(result) == [(12, 2, 18, 0), (12, 5, 18, 0)]
 
 
@@ -126,19 +125,27 @@ def test_a_chosen_window_moves_the_pushes():
     ],
 )
 def test_quiet_hours_wait_for_the_next_window(when, expected):
-    assert into_window(when, Window()) == expected
+    assert PushHours().next_open(when) == expected
 
 
 def test_a_push_found_due_in_the_night_waits_for_the_morning():
     due = at(2026, 12, 2, 9, 0).astimezone(UTC)
     night = at(2026, 12, 2, 23, 10).astimezone(UTC)  # the dispatcher was down all day
-    assert due_now(due, night, TOKYO, Window()) == at(2026, 12, 3, 9, 0)
-    assert due_now(due, at(2026, 12, 2, 8, 0), TOKYO, Window()) == due
+    assert due_now(due, night, TOKYO, PushHours()) == at(2026, 12, 3, 9, 0)
+    assert due_now(due, at(2026, 12, 2, 8, 0), TOKYO, PushHours()) == due
 
 
-def test_a_window_must_be_a_window():
-    with pytest.raises(ValueError):
-        Window(time(21, 0), time(9, 0))
+def test_push_hours_must_be_hours():
+    for start, end in ((21, 9), (9, 9), (-1, 5), (9, 25)):
+        with pytest.raises(ValueError):
+            PushHours(start, end)
+    assert PushHours.parse("9-21") == PushHours(9, 21)
+    assert PushHours.parse("18-24") == PushHours(18, 24)
+    for text in ("99-3", "21-9", "9-", "-9", "9", "9-21-1", "０-5", "1e1-20", ""):
+        assert PushHours.parse(text) is None, text
+    assert PushHours.stored(None, None) == PushHours.stored(12, None) == PushHours()
+    assert PushHours.stored(99, 3) == PushHours.stored(21, 9) == PushHours()
+    assert PushHours.stored(7, 21) == PushHours(7, 21)
 
 
 TODAY = date(2026, 11, 23)
@@ -192,23 +199,20 @@ def test_a_far_date_in_another_year_carries_its_year(today, day, written):
 
 def test_a_row_with_a_start_and_no_end_is_planned_and_sent_with_the_same_hours():
     """Planned with 9-21 but dispatched with 12-21 (the start kept, the end defaulted): the
-    person was told pushes come from 9:00, and they came at 12:00. Half a window is no window."""
+    person was told pushes come from 9:00, and they came at 12:00. Half a window is no window:
+    one reading of a row now serves both."""
     from supportnavi.conversation.service import _window
-    from supportnavi.reminders.dispatcher import person_window
-    from supportnavi.reminders.planner import to_window
     from supportnavi.store.batch import UserRow
 
     row = UserRow("U" + "0" * 32, "active", 12, None, new=False)
-    assert to_window(_window(row)) == person_window(12, None, Window())
-    assert person_window(None, 18, Window()) == Window()
+    assert _window(row) == PushHours.stored(12, None) == PushHours()
 
 
 def test_a_window_to_midnight_is_read_alike_by_the_planner_and_the_dispatcher():
     """`24` was 23:59:59 for the planner and time.max for the dispatcher: a push found due in
     the last second of the day went out for one and waited a day for the other."""
-    from supportnavi.reminders.dispatcher import person_window
-    from supportnavi.reminders.planner import to_window
-
     last_second = at(2026, 12, 2, 23, 59).replace(second=59, microsecond=500_000)
-    assert to_window((18, 24)) == person_window(18, 24, Window())
-    assert into_window(last_second, to_window((18, 24))) == last_second
+    assert PushHours(18, 24).next_open(last_second) == last_second
+    due = due_now(last_second.astimezone(UTC), last_second.astimezone(UTC), TOKYO,
+                  PushHours.stored(18, 24))
+    assert due == last_second

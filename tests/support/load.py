@@ -24,6 +24,7 @@ import httpx
 
 from supportnavi.chat import sign
 from supportnavi.engine import Follow, Input, Outcome, Postback, Scenarios, State, advance
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.model import Context, SetWindow
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from tests.support.line_user import SECRET, LineUser
@@ -65,18 +66,18 @@ class Replayer:
         self.scenarios = scenarios
         self.planner = RulesPlanner(ZoneInfo(tz), days_from_facts(scenarios.facts))
 
-    def step(self, state: State, window: tuple[int, int], event: dict[str, Any],
-             ) -> tuple[Outcome, tuple[int, int]]:
+    def step(self, state: State, window: PushHours, event: dict[str, Any],
+             ) -> tuple[Outcome, PushHours]:
         context = Context(planner=self.planner, window=window, reminders=(), skipped=())
         outcome = advance(self.scenarios, state, engine_input(event), datetime.now(UTC), context)
         for effect in outcome.effects:
             if isinstance(effect, SetWindow):
-                window = (effect.start, effect.end)
+                window = PushHours(effect.start, effect.end)
         return outcome, window
 
     def replay(self, user_id: str, events: Iterable[dict[str, Any]]) -> list[Planned]:
         """What these events do, applied in this order from a new person's state."""
-        state, window, done = State(), (9, 21), []
+        state, window, done = State(), PushHours(), []
         for event in events:
             outcome, window = self.step(state, window, event)
             state = outcome.state

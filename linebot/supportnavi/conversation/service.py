@@ -14,6 +14,7 @@ from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import Input, Outcome, Scenarios, State, advance, trouble
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.model import (
     Classifier,
     Context,
@@ -432,13 +433,10 @@ def _sent_by_line(event: InboundEvent) -> datetime | None:
     return datetime.fromtimestamp(event.timestamp_ms / 1000, UTC)
 
 
-def _window(user: UserRow) -> tuple[int, int]:
+def _window(user: UserRow) -> PushHours:
     """The person's push hours as stored; unset or out of range (a row written before they
     were checked), the default."""
-    start, end = user.push_start_hour, user.push_end_hour
-    if start is None or end is None or not 0 <= start < end <= 24:
-        return (9, 21)
-    return (start, end)
+    return PushHours.stored(user.push_start_hour, user.push_end_hour)
 
 
 def _infos(rows: Sequence[Reminder]) -> tuple[ReminderInfo, ...]:

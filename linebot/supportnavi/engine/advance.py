@@ -7,6 +7,7 @@ from datetime import date, datetime
 from phonenumbers import PhoneNumber
 
 from supportnavi.engine import phones, postback, sensitive
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.links import Link
 from supportnavi.engine.model import (
     MAX_MESSAGES,
@@ -443,7 +444,7 @@ class _Turn:
             self._say(self._reminder_list())
         self._attach(self._shown_replies())
 
-    def _change_reminders(self, change: tuple[int, int] | None) -> None:
+    def _change_reminders(self, change: PushHours | None) -> None:
         """None: stop them all; (start, end): the hours pushes may come in."""
         self.steps.append(Step("reminder_stop" if change is None else "window",
                                self.state.route, self.state.node))
@@ -451,7 +452,7 @@ class _Turn:
             self.effects.append(StopAll())
             self.pending = []
             return
-        self.effects.append(SetWindow(*change))
+        self.effects.append(SetWindow(change.start, change.end))
         self.window = change
 
     def _revive(self, keep: bool) -> None:
@@ -462,8 +463,8 @@ class _Turn:
         self._show_menu(prompt=False)
 
     def _window_text(self) -> str:
-        start, end = self.window
-        return self.system.texts.window_hours.format(start=start, end=end)
+        return self.system.texts.window_hours.format(start=self.window.start,
+                                                      end=self.window.end)
 
     def _reminder_list(self) -> str:
         texts = self.system.texts

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from supportnavi.engine.hours import PushHours
+
 if TYPE_CHECKING:
     from supportnavi.engine.links import LinkJudge
 
@@ -51,9 +53,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# What a button may do to a person's reminders before it moves on (`do:` with `to:`):
-# stop them all, or set the hours pushes may come in ("window:9-21").
-DO_PATTERN = r"^(stop_all|window:([0-9]|1[0-9]|2[0-3])-([1-9]|1[0-9]|2[0-4]))$"
 
 
 class Button(_Strict):
@@ -65,7 +64,9 @@ class Button(_Strict):
     route: str | None = None
     uri: str | None = None
     action: Action | None = None
-    do: str | None = Field(default=None, pattern=DO_PATTERN)
+    # what the button does to the person's reminders before it moves on: stop them all
+    # ("stop_all"), or set the hours pushes may come in ("window:9-21", a PushHours)
+    do: str | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> Button:
@@ -76,10 +77,12 @@ class Button(_Strict):
             raise ValueError("a uri button must open an https:// page")
         if self.do is not None and self.to is None:
             raise ValueError("a button with do: also needs to: (where it leads afterwards)")
-        if self.do is not None and self.do.startswith("window:"):
-            start, end = (int(h) for h in self.do.removeprefix("window:").split("-"))
-            if not start < end:
-                raise ValueError("a window must start before it ends")
+        if self.do is not None and self.do != "stop_all" and not (
+            self.do.startswith("window:")
+            and PushHours.parse(self.do.removeprefix("window:")) is not None
+        ):
+            raise ValueError('do: is "stop_all" or "window:START-END" with 0 <= START < END '
+                             "<= 24, e.g. \"window:9-21\"; a window must start before it ends")
         return self
 
     @property
@@ -431,7 +434,7 @@ class Planner(Protocol):
         """The date picker's initial, min and max dates for this kind."""
         ...
 
-    def plan(self, kind: str, given: date, now: datetime, window: tuple[int, int]) -> DatePlan: ...
+    def plan(self, kind: str, given: date, now: datetime, hours: PushHours) -> DatePlan: ...
 
     def day(self, day: date, now: datetime) -> str:
         """12月5日(土); with its year when far from today in another year"""
@@ -475,7 +478,7 @@ class Context:
 
     planner: Planner | None = None
     classifier: Classifier | None = None  # None: typed text is routed by names and keywords only
-    window: tuple[int, int] = (9, 21)
+    window: PushHours = field(default_factory=PushHours)
     reminders: tuple[ReminderInfo, ...] | None = None  # pending, soonest first
     skipped: tuple[ReminderInfo, ...] | None = None  # stopped while the person had blocked us
 

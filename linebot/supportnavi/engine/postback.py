@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.model import QuickReply
 
 VERSION = "1"
@@ -65,27 +66,16 @@ def read_stop(arg: str) -> tuple[str, date] | None:
         return None
 
 
-def read_change(arg: str) -> tuple[tuple[int, int] | None, str] | None:
+def read_change(arg: str) -> tuple[PushHours | None, str] | None:
     """What follows `do:` in a key: the change to the person's reminders and the node it leads
     to, or None. `stop_all>list` stops them all (None); `window:9-21>set` sets the hours
-    pushes may come in, end exclusive, 24 = midnight."""
+    pushes may come in."""
     change, _, target = arg.partition(">")
     if not target:
         return None
     if change == "stop_all":
         return None, target
-    hours = window_hours(change.removeprefix("window:")) if change.startswith("window:") else None
-    return None if hours is None else (hours, target)
-
-
-def window_hours(text: str) -> tuple[int, int] | None:
-    """「9-21」 as push hours (start, end), or None unless 0 <= start < end <= 24."""
-    start, sep, end = text.partition("-")
-    first, last = small_hour(start), small_hour(end)
-    if not sep or first is None or last is None or not first < last <= 24:
+    if not change.startswith("window:"):
         return None
-    return first, last
-
-
-def small_hour(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdecimal() and len(text) <= 2 else None
+    hours = PushHours.parse(change.removeprefix("window:"))
+    return None if hours is None else (hours, target)

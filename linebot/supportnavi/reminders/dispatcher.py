@@ -27,7 +27,6 @@ from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from datetime import time as clock_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,9 +37,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.events import SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
+from supportnavi.engine.hours import PushHours
 from supportnavi.metrics import DISPATCH_PASSES, REMINDERS
 from supportnavi.reminders.messages import render
-from supportnavi.reminders.rules import Window, due_now
+from supportnavi.reminders.rules import due_now
 from supportnavi.settings import Settings
 from supportnavi.store import incidents, repo
 from supportnavi.store.db import Database, as_utc
@@ -189,23 +189,10 @@ class _Unit:
     multicast: bool
 
 
-def person_window(start_hour: int | None, end_hour: int | None, default: Window) -> Window:
-    """A person's push window from their row (hours in SUPPORTNAVI_TZ, end exclusive, 24 =
-    midnight); NULL, half of one, or nonsense falls back to the default."""
-    if start_hour is None or end_hour is None:
-        return default  # half a window is none: the planner reads it so too
-    try:  # a row is read as it is: hours out of range (a forged 99-3 was stored) are nonsense
-        start = clock_time(start_hour)
-        end = clock_time.max if end_hour == 24 else clock_time(end_hour)
-        return Window(start, end)
-    except (ValueError, TypeError):
-        return default
-
-
 class Dispatcher:
     def __init__(
         self, db: Database, sender: Sender, scenarios: Scenarios, tz: ZoneInfo, *,
-        window: Window | None = None, batch: int = 1000, lease: timedelta = timedelta(minutes=2),
+        hours: PushHours | None = None, batch: int = 1000, lease: timedelta = timedelta(minutes=2),
         push_rate: float = 2000.0, multicast_rate: float = 200.0, concurrency: int = 64,
         quota_pause: timedelta = timedelta(hours=1), slowdown: timedelta = timedelta(minutes=1),
         clock: Callable[[], float] = time.monotonic,
@@ -214,7 +201,7 @@ class Dispatcher:
         self.sender = sender
         self.scenarios = scenarios
         self.tz = tz
-        self.window = window or Window()  # for people who chose none
+        self.hours = hours or PushHours()  # for people who chose none
         self.batch = batch
         self.lease = lease
         self.push_rate = Rate(push_rate, slowdown=slowdown.total_seconds(), clock=clock)
@@ -346,7 +333,7 @@ class Dispatcher:
             batches: dict[str, list[Reminder]] = defaultdict(list)
             fresh: dict[tuple[Any, ...], list[Reminder]] = defaultdict(list)
             alone: list[Reminder] = []
-            windows: dict[str, Window] = {}
+            windows: dict[str, PushHours] = {}
             for reminder, user_status, start_hour, end_hour in found.values():
                 if user_status == "blocked":
                     reminder.status, reminder.error = "skipped", repo.BLOCKED
@@ -355,7 +342,7 @@ class Dispatcher:
                     handled += 1
                     continue
                 try:
-                    window = person_window(start_hour, end_hour, self.window)
+                    window = PushHours.stored(start_hour, end_hour, self.hours)
                     allowed = due_now(as_utc(reminder.next_attempt_at), now, self.tz, window)
                     self._messages(_claimed(reminder))  # a row that cannot be written fails here
                     group_key = _group_key(reminder, window)
@@ -596,7 +583,7 @@ def _claimed(m: Reminder) -> _Claimed:
                     _maybeas_utc(m.first_attempt_at), as_utc(m.next_attempt_at), m.error)
 
 
-def _group_key(reminder: Reminder, window: Window) -> tuple[Any, ...]:
+def _group_key(reminder: Reminder, window: PushHours) -> tuple[Any, ...]:
     """Rows that may share one multicast: due in the same minute, with the same text (the text
     and its buttons depend only on the kind and the dates), and the same push window."""
     minute = as_utc(reminder.next_attempt_at).replace(second=0, microsecond=0)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import cast, get_args
 from zoneinfo import ZoneInfo
 
+from supportnavi.engine.hours import PushHours
 from supportnavi.engine.model import DatePlan, Fact
 from supportnavi.reminders.rules import (
     Days,
     Kind,
     Plan,
-    Window,
     format_ja,
     parse_date,
     plan,
@@ -76,9 +76,8 @@ class RulesPlanner:
             return today, today, today + PICKER_REACH
         return today, today - PICKER_REACH, today
 
-    def plan(self, kind: str, given: date, now: datetime, window: tuple[int, int]) -> DatePlan:
-        result = plan(self._kind(kind), given, now, self.tz, days=self.days,
-                      window=to_window(window))
+    def plan(self, kind: str, given: date, now: datetime, hours: PushHours) -> DatePlan:
+        result = plan(self._kind(kind), given, now, self.tz, days=self.days, hours=hours)
         if isinstance(result, Plan):
             return DatePlan(result.deadline, result.pushes)
         return DatePlan(result.deadline, refused=result.why)
@@ -89,9 +88,3 @@ class RulesPlanner:
     def moment(self, at: datetime, now: datetime) -> str:
         local = at.astimezone(self.tz)
         return f"{format_ja(local.date(), self.today(now))} {local.hour}:{local.minute:02d}"
-
-
-def to_window(hours: tuple[int, int]) -> Window:
-    """(9, 21) -> 9:00-21:00; 24 as the end means until midnight."""
-    start, end = hours
-    return Window(time(start), time(end) if end < 24 else time.max)

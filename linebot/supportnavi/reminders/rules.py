@@ -1,11 +1,11 @@
 """Deadline reminders, as pure date arithmetic: what a person gives, when to push, and when not.
 
 A reminder kind turns one date the person gives (a trial's end, the day a parcel came, ...)
-into a deadline and one or more push instants. Pushes fall in the person's allowed window
-(9:00-21:00 by default): one that would land in the quiet hours waits for the next allowed
-time. A date already past, or a deadline so close that no push would come before it, is
-refused with a reason instead of scheduled. Everything is computed in the bot's time zone
-(`SUPPORTNAVI_TZ`) and handed back in UTC.
+into a deadline and one or more push instants. Pushes fall in the person's push hours
+(`engine.hours.PushHours`, 9:00-21:00 by default): one that would land in the quiet hours
+waits for the next allowed time. A date already past, or a deadline so close that no push
+would come before it, is refused with a reason instead of scheduled. Everything is computed
+in the bot's time zone (`SUPPORTNAVI_TZ`) and handed back in UTC.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
+
+from supportnavi.engine.hours import PushHours
 
 Kind = Literal[
     "trial_cancel", "prime_renewal", "prime_pause_end", "return_window", "account_close_mail",
@@ -27,18 +29,6 @@ Refusal = Literal["past", "too_late"]
 Direction = Literal["future", "past"]
 
 WEEKDAYS = "月火水木金土日"
-
-
-@dataclass(frozen=True)
-class Window:
-    """The hours a person may be pushed to, in the bot's time zone."""
-
-    start: time = time(9, 0)
-    end: time = time(21, 0)
-
-    def __post_init__(self) -> None:
-        if not self.start < self.end:
-            raise ValueError("a push window must start before it ends")
 
 
 @dataclass(frozen=True)
@@ -115,23 +105,23 @@ class Refused:
 
 def plan(
     kind: Kind, given: date, now: datetime, tz: ZoneInfo, *, days: Days | None = None,
-    window: Window | None = None,
+    hours: PushHours | None = None,
 ) -> Plan | Refused:
     """When to push for `kind`, given the person's date; or why not."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     rule = rules(days or Days())[kind]
-    window = window or Window()
+    hours = hours or PushHours()
     deadline = given + timedelta(days=rule.deadline_days)
     local_now = now.astimezone(tz)
     if deadline < local_now.date():
         return Refused(kind, given, deadline, "past")
-    # the last moment a push still helps: the end of the window on the deadline day
-    last_useful = datetime.combine(deadline, window.end, tz)
+    # the last moment a push still helps: the end of the person's hours on the deadline day
+    last_useful = hours.closing(deadline, tz)
     pushes: list[datetime] = []
     for before in rule.notices_before:
         day = deadline - timedelta(days=before)
-        at = into_window(datetime.combine(day, window.start, tz), window)
+        at = hours.next_open(hours.opening(day, tz))
         if at < local_now:
             continue
         if at <= last_useful and at not in pushes:
@@ -141,20 +131,11 @@ def plan(
     return Plan(kind, given, deadline, tuple(sorted(p.astimezone(UTC) for p in pushes)))
 
 
-def into_window(at: datetime, window: Window) -> datetime:
-    """`at` if it falls inside the window, else the next time the window opens (same zone)."""
-    clock = at.timetz().replace(tzinfo=None)
-    if window.start <= clock < window.end:
-        return at
-    day = at.date() if clock < window.start else at.date() + timedelta(days=1)
-    return datetime.combine(day, window.start, at.tzinfo)
-
-
-def due_now(at: datetime, now: datetime, tz: ZoneInfo, window: Window) -> datetime:
+def due_now(at: datetime, now: datetime, tz: ZoneInfo, hours: PushHours) -> datetime:
     """When a push due at `at` may go out, seen from `now`: a push found due during the quiet
-    hours (a dispatcher that was down, a retry) waits for the next window."""
+    hours (a dispatcher that was down, a retry) waits for the person's hours to open."""
     moment = max(at, now).astimezone(tz)
-    return into_window(moment, window).astimezone(UTC)
+    return hours.next_open(moment).astimezone(UTC)
 
 
 # --- dates as people write and read them ----------------------------------------------------
