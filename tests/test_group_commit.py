@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 import supportnavi.conversation.service as service_module
 from supportnavi.conversation.events import InboundEvent, SendResult
 from supportnavi.conversation.service import ConversationService
-from supportnavi.engine import Follow, Input, OutText, Postback, State, Text, advance
+from supportnavi.engine import Follow, Input, OutText, Postback, State, Text, advance, keys
 from supportnavi.engine import postback as postback_data
 from supportnavi.engine.loader import load_scenarios
 from supportnavi.engine.model import Context
@@ -78,7 +78,7 @@ async def test_concurrent_events_share_transactions_and_each_person_keeps_order(
 ):
     db = Database(db_url)
     service = ConversationService(db, scenarios, Sender(), clock=lambda: NOW)
-    menu = postback_data.encode(postback_data.Tap("route:returns"))
+    menu = postback_data.encode(postback_data.Tap(keys.Route("returns")))
     story = [Follow(), Postback(menu), Text("メニュー"), Text("返品"), Text("戻る")]
     person = "U" + "1" * 32
     others = [f"U{i:032x}" for i in range(40)]

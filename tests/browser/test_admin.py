@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from supportnavi.chat import ChatClient
-from supportnavi.engine import postback
+from supportnavi.engine import keys, postback
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
 from tests.browser.pages import AXE, admin_summary, funnel, log_in
 
@@ -36,7 +36,7 @@ class Person:
         assert self.chat.send({"type": "follow", "follow": {"isUnblocked": False}})
 
     def open(self, route: str) -> None:
-        data = postback.encode(postback.Tap(f"route:{route}"))
+        data = postback.encode(postback.Tap(keys.Route(route)))
         assert self.chat.send({"type": "postback", "postback": {"data": data}})
 
     def tap(self, *labels: str) -> None:

@@ -13,7 +13,8 @@ from PIL import Image, ImageChops
 from typer.testing import CliRunner
 
 from supportnavi.cli import app as cli
-from supportnavi.engine import load_scenarios, postback
+from supportnavi.engine import keys, load_scenarios, postback
+from supportnavi.engine.keys import format_key
 from supportnavi.engine.loader import check_scenarios
 from supportnavi.line.richmenu import blob_base_url, deploy, request_body
 from supportnavi.richmenu import layout
@@ -34,8 +35,9 @@ def menus() -> list[layout.Menu]:
 
 
 def test_two_tabs_with_the_issue_s_routes(menus: list[layout.Menu]) -> None:
-    keys = [[postback.decode(t.data).key for t in m.tiles] for m in menus]  # type: ignore[union-attr]
-    assert keys == [
+    found = [[format_key(postback.decode(t.data).key) for t in m.tiles]  # type: ignore[union-attr]
+             for m in menus]
+    assert found == [
         ["route:prime_cancel", "route:trial_cancel", "route:prime_pause", "route:contact",
          "route:reminders", "action:menu"],
         ["route:delivery", "route:returns", "route:order_cancel", "route:login",
@@ -62,11 +64,11 @@ def test_every_tap_is_what_the_engine_handles_for_a_menu_tap(menus: list[layout.
         for tile in menu.tiles:
             tap = postback.decode(tile.data)
             assert tap is not None and tap.route is None and tap.node is None
-            kind, _, arg = tap.key.partition(":")
-            assert (kind == "route" and arg in scenarios.routes) or tap.key == "action:menu"
-            if kind == "route":
-                assert tile.data == postback.encode(postback.Tap(f"route:{arg}"))
-                assert tile.display_text == scenarios.routes[arg].menu_label
+            assert (isinstance(tap.key, keys.Route) and tap.key.route in scenarios.routes) \
+                or tap.key == keys.DoAction("menu")
+            if isinstance(tap.key, keys.Route):
+                assert tile.data == postback.encode(postback.Tap(keys.Route(tap.key.route)))
+                assert tile.display_text == scenarios.routes[tap.key.route].menu_label
 
 
 def test_each_tab_switches_to_the_other(menus: list[layout.Menu]) -> None:
@@ -224,7 +226,7 @@ async def test_a_rich_menu_tap_opens_its_route(bot: Bot, menus: list[layout.Menu
     await tapped.say(tapped.follow())
     assert texts(await tapped.say(tapped.postback(check.data))) == from_menu
 
-    other = next(t for t in menus[0].tiles if postback.decode(t.data).key == "action:menu")  # type: ignore[union-attr]
+    other = next(t for t in menus[0].tiles if postback.decode(t.data).key == keys.DoAction("menu"))  # type: ignore[union-attr]
     said = texts(await tapped.say(tapped.postback(other.data)))
     assert "1." in said  # the numbered menu
 

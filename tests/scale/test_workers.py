@@ -29,7 +29,7 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from supportnavi.engine import load_scenarios, postback
+from supportnavi.engine import keys, load_scenarios, postback
 from supportnavi.settings import REPO_ROOT
 from supportnavi.store.db import Database
 from supportnavi.store.models import User
@@ -46,9 +46,11 @@ WORKERS, PEOPLE, TAPS, REMINDERS = 4, 20, 5, 200
 def _taps(scenarios, user: LineUser, rng: random.Random) -> list[dict]:
     """Buttons valid on any screen (a route from the menu, the menu, help): each one moves the
     person, so a lost update or an event applied twice would show."""
-    keys = [f"route:{r}" for page in scenarios.system.menu for r in page.routes]
-    keys += ["action:menu", "action:help"]
-    return [user.postback(postback.encode(postback.Tap(rng.choice(keys)))) for _ in range(TAPS)]
+    anywhere: list[keys.Key] = [keys.Route(r) for page in scenarios.system.menu
+                                for r in page.routes]
+    anywhere += [keys.DoAction("menu"), keys.DoAction("help")]
+    return [user.postback(postback.encode(postback.Tap(rng.choice(anywhere))))
+            for _ in range(TAPS)]
 
 
 async def _all_day(db_url: str) -> None:
@@ -78,8 +80,8 @@ async def test_four_workers_on_postgresql_handle_each_event_once_one_at_a_time(
     people = {u: LineUser(None, u) for u in users}  # type: ignore[arg-type]
     follows = {u: p.follow() for u, p in people.items()}
     taps = {u: _taps(scenarios, p, rng) for u, p in people.items()}
-    pairs = {u: [p.postback(postback.encode(postback.Tap("action:menu"))),
-                 p.postback(postback.encode(postback.Tap("route:contact")))]
+    pairs = {u: [p.postback(postback.encode(postback.Tap(keys.DoAction("menu")))),
+                 p.postback(postback.encode(postback.Tap(keys.Route("contact"))))]
              for u, p in people.items()}  # two events in one body
 
     await dr.seed(db_url, REMINDERS, datetime.now(UTC) - timedelta(minutes=1))

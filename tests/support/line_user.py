@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from supportnavi.chat import BOT_USER_ID, sign
-from supportnavi.engine import postback
+from supportnavi.engine import keys, postback
 from tests.support.line_spec import webhook_errors
 
 if TYPE_CHECKING:
@@ -146,7 +146,7 @@ class LineUser:
 
     async def open(self, route_id: str) -> list[dict[str, Any]]:
         """Start a route the way a menu tap does, whatever page of the menu it sits on."""
-        return await self.say(self.postback(postback.encode(postback.Tap(f"route:{route_id}"))))
+        return await self.say(self.postback(postback.encode(postback.Tap(keys.Route(route_id)))))
 
 
 def texts(messages: list[dict[str, Any]]) -> str:

@@ -6,15 +6,15 @@ from datetime import date, datetime
 
 from phonenumbers import PhoneNumber
 
-from supportnavi.engine import phones, postback, sensitive
+from supportnavi.engine import keys, phones, postback, sensitive
 from supportnavi.engine.hours import PushHours
+from supportnavi.engine.keys import Action, format_key
 from supportnavi.engine.links import Link
 from supportnavi.engine.model import (
     MAX_MESSAGES,
     MAX_QUICK_REPLIES,
     NAV_BUTTONS,
     UNKNOWN,
-    Action,
     Button,
     Context,
     Effect,
@@ -39,12 +39,12 @@ from supportnavi.engine.model import (
     StopReminder,
     Text,
 )
-from supportnavi.engine.postback import global_reply, read_change
+from supportnavi.engine.postback import global_reply
 from supportnavi.engine.text import fold, small_number
 from supportnavi.engine.understand import understand
 
-RESOLVED_YES = "resolved:yes"
-RESOLVED_NO = "resolved:no"
+MENU = keys.DoAction("menu")
+BACK = keys.DoAction("back")
 
 
 def advance(
@@ -124,9 +124,9 @@ class _Turn:
                                              deadline=self._day(r.deadline))
                  for i, r in enumerate(skipped, start=1)]
         self._say(texts.revive_question.format(count=len(skipped), list="\n".join(items)))
-        self._attach([global_reply(labels.revive_yes, "revive:yes"),
-                      global_reply(labels.revive_no, "revive:no"),
-                      global_reply(labels.menu, "action:menu")])
+        self._attach([global_reply(labels.revive_yes, keys.Revive(True)),
+                      global_reply(labels.revive_no, keys.Revive(False)),
+                      global_reply(labels.menu, MENU)])
         return self._done("follow:revive?")
 
     def postback(self, event: Postback) -> Outcome:
@@ -142,24 +142,23 @@ class _Turn:
         elif ((tap.route, tap.node) != (self.state.route, self.state.node)
               or not self._button_is_shown(tap.key)):
             return self._stale("postback:stale")
-        if tap.key.startswith("remind:"):
+        if isinstance(tap.key, keys.Remind):
             return self._date_picked(event.params.get("date", ""))
-        return self._do(tap.key, f"button:{tap.key}")
+        return self._do(tap.key, f"button:{format_key(tap.key)}")
 
-    def _global_key(self, key: str) -> bool:
+    def _global_key(self, key: keys.Key) -> bool:
         """A key that buttons valid from anywhere carry: open a route, a menu page, the menu or
         the help, stop one reminder, and the answer to "keep what was skipped?"."""
-        kind, _, arg = key.partition(":")
-        if kind == "route":
-            return arg in self.sc.routes
-        if kind == "menu":
-            page = small_number(arg)
-            return page is not None and page < len(self.system.menu)
-        if kind == "action":
-            return arg in ("menu", "help")
-        if kind == "stop":
-            return postback.read_stop(arg) is not None
-        return kind == "revive" and arg in ("yes", "no")
+        match key:
+            case keys.Route(route):
+                return route in self.sc.routes
+            case keys.Menu(page):
+                return page < len(self.system.menu)
+            case keys.DoAction(action):
+                return action in ("menu", "help")
+            case keys.Stop() | keys.Revive():
+                return True
+        return False
 
     def text(self, raw: str) -> Outcome:
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
@@ -181,12 +180,12 @@ class _Turn:
             return self._not_understood()
         for action, words in self.system.commands.items():
             if typed in {fold(w) for w in words}:
-                return self._do(f"action:{action}", f"command:{action}")
+                return self._do(keys.DoAction(action), f"command:{action}")
         for reply in self._shown_replies():
             if reply.kind == "postback" and fold(reply.label) == typed:
                 tap = postback.decode(reply.data)
                 if tap is not None:
-                    return self._do(tap.key, f"label:{tap.key}")
+                    return self._do(tap.key, f"label:{format_key(tap.key)}")
         if here is not None and here[1].remind is not None and self.ctx.planner is not None:
             given = self.ctx.planner.parse(here[1].remind, raw, self.now)
             if given is not None:
@@ -200,7 +199,7 @@ class _Turn:
             menu = self.sc.menu_routes
             if 1 <= choice <= len(menu):
                 chosen = menu[choice - 1]
-                return self._do(f"route:{chosen}", f"menu_number:{chosen}")
+                return self._do(keys.Route(chosen), f"menu_number:{chosen}")
         # Where a node asks for a number or a link, the person is answering it: only their own
         # words (a name, an example, keywords) leave for another route, never a guess by
         # similarity; anything else is asked again.
@@ -209,7 +208,7 @@ class _Turn:
         if guess.how == "greeting":
             return self._greeting(guess.reply)
         if guess.route != UNKNOWN:
-            return self._do(f"route:{guess.route}", f"{guess.how}:{guess.route}")
+            return self._do(keys.Route(guess.route), f"{guess.how}:{guess.route}")
         if here is not None and here[1].input is not None:
             return self._verdict(raw)  # no digits and no route: ask again, clearly
         if here is None:
@@ -287,41 +286,38 @@ class _Turn:
 
     # --- what a button or command does ------------------------------------------------------
 
-    def _do(self, key: str, resolved: str) -> Outcome:
-        kind, _, arg = key.partition(":")
-        if kind == "to" and self.state.route is not None:
-            self._enter(self.state.route, arg, push=True)
-        elif kind == "route" and arg in self.sc.routes:
-            self._enter(arg, self.sc.routes[arg].start, push=True)
-        elif kind == "menu" and (page := small_number(arg)) is not None \
-                and page < len(self.system.menu):
-            self.steps.append(Step("menu", self.state.route, self.state.node))
-            self._push_here()
-            self.state.route = self.state.node = None
-            self._show_menu(page=page)
-        elif kind == "action" and arg in ("menu", "back", "restart", "help"):
-            action: Action = arg  # type: ignore[assignment]
-            self._action(action)
-        elif key == RESOLVED_YES:
-            self.steps.append(Step("resolved_yes", self.state.route, self.state.node))
-            self._push_here()
-            self.state.route = self.state.node = None
-            self._say(self.system.texts.resolved_yes)
-            self._show_menu(prompt=False)
-        elif key == RESOLVED_NO:
-            self.steps.append(Step("resolved_no", self.state.route, self.state.node))
-            self._say(self.system.texts.resolved_no)
-            self._attach(self._resolved_no_replies())
-        elif kind == "do" and self.state.route is not None and (
-                (change := read_change(arg)) is not None):
-            self._change_reminders(change[0])
-            self._enter(self.state.route, change[1], push=True)
-        elif kind == "stop" and (stop := postback.read_stop(arg)) is not None:
-            self._stop(*stop)
-        elif kind == "revive" and arg in ("yes", "no"):
-            self._revive(arg == "yes")
-        else:
-            return self._stale("postback:unknown")
+    def _do(self, key: keys.Key, resolved: str) -> Outcome:
+        match key:
+            case keys.To(node) if self.state.route is not None:
+                self._enter(self.state.route, node, push=True)
+            case keys.Route(route) if route in self.sc.routes:
+                self._enter(route, self.sc.routes[route].start, push=True)
+            case keys.Menu(page) if page < len(self.system.menu):
+                self.steps.append(Step("menu", self.state.route, self.state.node))
+                self._push_here()
+                self.state.route = self.state.node = None
+                self._show_menu(page=page)
+            case keys.DoAction(action):
+                self._action(action)
+            case keys.Resolved(True):
+                self.steps.append(Step("resolved_yes", self.state.route, self.state.node))
+                self._push_here()
+                self.state.route = self.state.node = None
+                self._say(self.system.texts.resolved_yes)
+                self._show_menu(prompt=False)
+            case keys.Resolved(False):
+                self.steps.append(Step("resolved_no", self.state.route, self.state.node))
+                self._say(self.system.texts.resolved_no)
+                self._attach(self._resolved_no_replies())
+            case keys.Do(hours, then) if self.state.route is not None:
+                self._change_reminders(hours)
+                self._enter(self.state.route, then, push=True)
+            case keys.Stop(kind, given):
+                self._stop(kind, given)
+            case keys.Revive(keep):
+                self._revive(keep)
+            case _:
+                return self._stale("postback:unknown")
         return self._done(resolved)
 
     def _action(self, action: Action) -> None:
@@ -491,7 +487,7 @@ class _Turn:
     def _stop_replies(self) -> list[QuickReply]:
         label = self.system.labels.stop_numbered
         return [
-            global_reply(label.format(n=i), postback.stop_key(r.kind, r.given))
+            global_reply(label.format(n=i), keys.Stop(r.kind, r.given))
             for i, r in enumerate(self._pending()[: self._stop_room()], start=1)
         ]
 
@@ -499,7 +495,7 @@ class _Turn:
         if node.remind is None or self.ctx.planner is None:
             return None
         initial, earliest, latest = self.ctx.planner.bounds(node.remind, self.now)
-        data = postback.encode(postback.Tap(f"remind:{node.remind}", route.id, self.state.node))
+        data = postback.encode(postback.Tap(keys.Remind(node.remind), route.id, self.state.node))
         return QuickReply(label=self.system.labels.pick_date, kind="date", data=data,
                           initial=initial.isoformat(), min=earliest.isoformat(),
                           max=latest.isoformat())
@@ -587,13 +583,13 @@ class _Turn:
 
     def _menu_replies(self, page: int = 0) -> list[QuickReply]:
         replies = [
-            global_reply(self._menu_label(r), f"route:{r}") for r in self.system.menu[page].routes
+            global_reply(self._menu_label(r), keys.Route(r)) for r in self.system.menu[page].routes
         ]
         replies.extend(
-            global_reply(other.label, f"menu:{i}")
+            global_reply(other.label, keys.Menu(i))
             for i, other in enumerate(self.system.menu) if i != page
         )
-        replies.append(global_reply(self.system.labels.help, "action:help"))
+        replies.append(global_reply(self.system.labels.help, keys.DoAction("help")))
         return replies
 
     def _node_replies(self, route: Route, node: Node) -> list[QuickReply]:
@@ -604,34 +600,36 @@ class _Turn:
         if node.show == "reminders":
             replies.extend(self._stop_replies())
         if node.end:
-            replies.append(self._local(route, self.system.labels.resolved_yes, RESOLVED_YES))
-            replies.append(self._local(route, self.system.labels.resolved_no, RESOLVED_NO))
+            replies.append(self._local(route, self.system.labels.resolved_yes,
+                                       keys.Resolved(True)))
+            replies.append(self._local(route, self.system.labels.resolved_no,
+                                       keys.Resolved(False)))
         replies.extend(self._button(route, b) for b in node.buttons)
         if self.state.stack:
-            replies.append(self._local(route, self.system.labels.back, "action:back"))
-        replies.append(global_reply(self.system.labels.menu, "action:menu"))
+            replies.append(self._local(route, self.system.labels.back, BACK))
+        replies.append(global_reply(self.system.labels.menu, MENU))
         return replies
 
     def _resolved_no_replies(self) -> list[QuickReply]:
         replies = []
         contact = self.system.contact_route
         if self.state.route != contact:
-            replies.append(global_reply(self.system.labels.contact, f"route:{contact}"))
+            replies.append(global_reply(self.system.labels.contact, keys.Route(contact)))
         here = self._here()
         if here is not None:
             route, node = here
             room = MAX_QUICK_REPLIES - len(replies) - 2  # keep back and menu
             replies.extend(self._button(route, b) for b in node.buttons[:room])
-            replies.append(self._local(route, self.system.labels.back, "action:back"))
-        replies.append(global_reply(self.system.labels.menu, "action:menu"))
+            replies.append(self._local(route, self.system.labels.back, BACK))
+        replies.append(global_reply(self.system.labels.menu, MENU))
         return replies
 
     def _button(self, route: Route, button: Button) -> QuickReply:
-        if button.uri is not None:
-            return QuickReply(label=button.label, kind="uri", uri=button.uri)
+        if button.key is None:
+            return QuickReply(label=button.label, kind="uri", uri=button.uri or "")
         return self._local(route, button.label, button.key)
 
-    def _local(self, route: Route, label: str, key: str) -> QuickReply:
+    def _local(self, route: Route, label: str, key: keys.Key) -> QuickReply:
         data = postback.encode(postback.Tap(key, route.id, self.state.node))
         return QuickReply(label=label, kind="postback", data=data)
 
@@ -640,20 +638,20 @@ class _Turn:
         here = self._here()
         replies = self._menu_replies() if here is None else self._node_replies(*here)
         if with_list and "reminders" in self.sc.routes and len(replies) < MAX_QUICK_REPLIES:
-            replies.insert(0, global_reply(self.system.labels.reminders, "route:reminders"))
+            replies.insert(0, global_reply(self.system.labels.reminders, keys.Route("reminders")))
         return replies
 
-    def _button_is_shown(self, key: str) -> bool:
+    def _button_is_shown(self, key: keys.Key) -> bool:
         here = self._here()
         if here is None:
             return False
         _, node = here
-        keys = {b.key for b in node.buttons} | {"action:back"}
+        shown: set[keys.Key] = {b.key for b in node.buttons if b.key is not None} | {BACK}
         if node.remind is not None:
-            keys.add(f"remind:{node.remind}")
+            shown.add(keys.Remind(node.remind))
         if node.end:
-            keys |= {RESOLVED_YES, RESOLVED_NO}
-        return key in keys
+            shown |= {keys.Resolved(True), keys.Resolved(False)}
+        return key in shown
 
     # --- endings ----------------------------------------------------------------------------
 

@@ -224,7 +224,8 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
                 f.error(f"button target {button.to!r} is not a node of {route.id}", where)
             if button.route is not None and button.route not in routes:
                 f.error(f"button leads to route {button.route!r}, which does not exist", where)
-            data = postback.encode(postback.Tap(button.key, route.id, node_id))
+            key = button.key
+            data = "" if key is None else postback.encode(postback.Tap(key, route.id, node_id))
             if len(data) > MAX_POSTBACK_DATA:
                 f.error(f"postback data is {len(data)} characters; LINE allows 300", where)
         if node.input is not None:

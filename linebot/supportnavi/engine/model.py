@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from supportnavi.engine import keys
 from supportnavi.engine.hours import PushHours
+from supportnavi.engine.keys import Action
 
 if TYPE_CHECKING:
     from supportnavi.engine.links import LinkJudge
@@ -26,7 +28,6 @@ MAX_TEXT_UTF16 = 5000
 NAV_BUTTONS = 2
 MAX_NODE_BUBBLES = MAX_MESSAGES - 1
 
-Action = Literal["menu", "back", "restart", "help"]
 FactStatus = Literal["current", "discontinued", "disputed"]
 # What number_check can say about a phone number, from the fact sheet.
 Verdict = Literal["amazon", "unconfirmed", "discontinued", "carrier", "unknown", "invalid"]
@@ -86,17 +87,19 @@ class Button(_Strict):
         return self
 
     @property
-    def key(self) -> str:
-        """What the button's postback names, stable across edits that reorder buttons."""
-        if self.do is not None:
-            return f"do:{self.do}>{self.to}"
+    def key(self) -> keys.Key | None:
+        """What the button's postback names, stable across edits that reorder buttons; None
+        for a link, which posts nothing back."""
+        if self.do is not None and self.to is not None:
+            change = self.do.removeprefix("window:")
+            return keys.Do(None if self.do == "stop_all" else PushHours.parse(change), self.to)
         if self.to is not None:
-            return f"to:{self.to}"
+            return keys.To(self.to)
         if self.route is not None:
-            return f"route:{self.route}"
+            return keys.Route(self.route)
         if self.action is not None:
-            return f"action:{self.action}"
-        return f"uri:{self.uri}"
+            return keys.DoAction(self.action)
+        return None
 
 
 class PhoneInput(_Strict):
@@ -288,9 +291,11 @@ class RichMenuArea(_Strict):
         return self
 
     @property
-    def key(self) -> str:
+    def key(self) -> keys.Key:
         """The postback key a menu button with the same target carries."""
-        return f"route:{self.route}" if self.route is not None else f"action:{self.action}"
+        if self.route is not None:
+            return keys.Route(self.route)
+        return keys.DoAction("menu")
 
 
 class RichMenuTab(_Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from supportnavi.engine import OutText, Scenarios, postback
+from supportnavi.engine import OutText, Scenarios, keys, postback
 from supportnavi.reminders.rules import format_ja
 
 
@@ -13,8 +13,8 @@ def render(scenarios: Scenarios, kind: str, given: date, deadline: date) -> list
     text = scenarios.system.reminders[kind]
     labels = scenarios.system.labels
     buttons = (
-        postback.global_reply(text.button, f"route:{text.route}"),
-        postback.global_reply(labels.stop_reminder, postback.stop_key(kind, given)),
-        postback.global_reply(labels.menu, "action:menu"),
+        postback.global_reply(text.button, keys.Route(text.route)),
+        postback.global_reply(labels.stop_reminder, keys.Stop(kind, given)),
+        postback.global_reply(labels.menu, keys.DoAction("menu")),
     )
     return [OutText(text.text.replace("{deadline}", format_ja(deadline)), buttons)]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from supportnavi.engine import postback
+from supportnavi.engine import keys, postback
 from supportnavi.engine.model import (
     RICHMENU_COLUMNS,
     RICHMENU_ROWS,
@@ -91,7 +91,7 @@ def _bounds(box: Box) -> dict[str, int]:
 
 def switch_data(alias_id: str) -> str:
     """The postback a tab switch sends along; the webhook reads a tab switch as no input."""
-    return postback.encode(postback.Tap(f"tab:{alias_id}"))
+    return postback.encode(postback.Tap(keys.Tab(alias_id)))
 
 
 def _split(total: int, parts: int) -> list[tuple[int, int]]:
