@@ -70,8 +70,10 @@ _CODE_WORDS = (
     r"(?:確認コード|認証コード|ワンタイムパスワード|ワンタイムコード|セキュリティコード|認証番号|"
     r"確認番号|ワンタイム|otp|コード|code)"
 )
+# The spaces after は / : are inside its optional group: two \s* around an optional word would
+# share every run of spaces between them, trying each split (「コード」 and 5,000 spaces: 0.15 s).
 _CODE_AFTER = re.compile(
-    rf"{_CODE_WORDS}\s*(?:は|:|=|って|is)?\s*(\d{{3,8}})(?!\d)", re.IGNORECASE
+    rf"{_CODE_WORDS}\s*(?:(?:は|:|=|って|is)\s*)?(\d{{3,8}})(?!\d)", re.IGNORECASE
 )
 # The SMS pasted as it came: 「123456 はあなたのAmazonワンタイムパスワードです」.
 _CODE_BEFORE = re.compile(
