@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from supportnavi.engine.links import LinkJudge
+from supportnavi.engine.links import LinkJudge, _decode
 from supportnavi.engine.loader import load_scenarios
 from supportnavi.settings import REPO_ROOT
 
@@ -101,3 +101,13 @@ def test_building_a_judge_writes_no_cache_file(tmp_path, monkeypatch: pytest.Mon
     monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "tld"))
     LinkJudge(["amazon.co.jp"]).judge("https://www.amazon.co.jp/")
     assert list(tmp_path.rglob("*")) == []
+
+
+def test_only_a_label_dns_allows_is_decoded_from_punycode() -> None:
+    # Python's punycode decoder is quadratic in the label; a label past 63 characters is no
+    # host's, so it is read as typed.
+    short = "xn--" + ("аmazon" * 5).encode("punycode").decode()  # Cyrillic а
+    long = "xn--" + ("аmazon" * 11).encode("punycode").decode()
+    assert len(short) <= 63 < len(long)
+    assert _decode(short) == "аmazon" * 5
+    assert _decode(long) == long

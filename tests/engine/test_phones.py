@@ -70,3 +70,34 @@ def test_every_phone_fact_is_indexed_once(sc):
     phone_facts = {k for k, f in sc.facts.items() if f.kind in kinds}
     assert set(sc.phone_facts.values()) == phone_facts
     assert all(sc.facts[k].use for k in phone_facts)
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every candidate the matcher parses, in order (the matcher's own `parse`, wrapped)."""
+    import phonenumbers.phonenumbermatcher as matcher
+
+    seen: list[str] = []
+    real = matcher.parse
+
+    def counted(number: str, *args: object, **kwargs: object) -> object:
+        seen.append(number)
+        return real(number, *args, **kwargs)
+
+    monkeypatch.setattr(matcher, "parse", counted)
+    return seen
+
+
+@pytest.mark.parametrize("read", [phones.find, phones.parse], ids=["find", "parse"])
+@pytest.mark.parametrize("unit", ["1 - ", "1/", "4111 -", "12/34 "])
+def test_a_long_text_of_number_like_pieces_is_given_up_on_after_a_few_tries(read, unit, parses):
+    # Each candidate costs about 20 µs to parse and validate; the matcher's default gives up
+    # after 65,535 of them, so 5,000 characters of candidates took 0.1 s.
+    read(unit * (5000 // len(unit)))
+    assert 0 < len(parses) <= phones.MAX_TRIES + 1
+
+
+def test_a_number_after_a_few_other_numbers_is_still_found():
+    text = "12/5 に 3,000円、注文 503-1234567-1234567、その後 0120-999-373 から電話が来た"
+    number = phones.find(text)
+    assert number is not None and phones.e164(number) == "+81120999373"

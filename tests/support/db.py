@@ -50,7 +50,8 @@ async def all_reminders(db_url: str) -> list[Reminder]:
 
 async def every_row(db_url: str) -> str:
     """Every row of every table in the database, as one string: what a test searches for
-    something the bot must not keep."""
+    something the bot must not keep. Each row's repr, and each value as it is (a repr escapes
+    a tab or a zero-width space)."""
     engine = create_async_engine(db_url)
     try:
         async with engine.connect() as conn:
@@ -59,6 +60,7 @@ async def every_row(db_url: str) -> str:
             for table in tables:
                 rows = (await conn.execute(text(f'SELECT * FROM "{table}"'))).all()
                 dump.append(f"{table}: {[tuple(r) for r in rows]}")
+                dump.extend(str(value) for row in rows for value in row)
             return "\n".join(dump)
     finally:
         await engine.dispose()

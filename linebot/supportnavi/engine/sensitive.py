@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from itertools import accumulate
+from typing import NamedTuple
 
 from supportnavi.engine.model import SecretKind
 
-_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−－"})
-# 「ー」 is a long vowel in コード; only between digits is it a hyphen.
-_LONG_VOWEL_DASH = re.compile(r"(?<=\d)ー(?=\d)")
+# Characters that show nothing, which a paste or a keyboard can put between digits or inside a
+# word (「パス\u200bワード」): Unicode's format characters (Cf: zero-width space and joiners, the
+# word joiner, the BOM, the soft hyphen, bidi marks, tags), and the few others that render as
+# nothing (the combining grapheme joiner, variation selectors, Hangul fillers, the braille
+# blank). The guard reads as if they were not there. Cf is written out as Unicode 14 (Python
+# 3.11) has it; tests/engine/test_sensitive.py fails when a Python brings more.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x180B, 0x180F),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F), (0x2800, 0x2800),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F), (0xE0100, 0xE01EF),
+)
+_INVISIBLE = dict.fromkeys(c for low, high in _INVISIBLE_RANGES for c in range(low, high + 1))
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−－⁃"})
 
-# Digit runs with single spaces or hyphens between groups: 4111 1111 1111 1111.
-# A run is taken whole: never its tail after a space (「1234 4111 1111 1111 1111」).
-_DIGIT_RUN = re.compile(r"(?<![\d-])(?<!\d )\d(?:[ -]?\d){11,18}(?![\d-])(?! \d)")
-# Amazon's order numbers (250-1234567-1234567) are never a card, whatever Luhn says.
-_ORDER_NUMBER = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+# What may stand between the digit groups of one number, after NFKC (which has already made
+# full-width forms, U+3000 and NBSP plain): white space of any kind, dashes (「ー」 too: typed
+# as one between digits), dots, commas, slashes. Up to four of them in a row (「 - 」, 「\r\n」).
+_JOINT_CHARS = frozenset(" \t\n\r\v\f\x1c\x1d\x1e\x1f\x85\u2028\u2029-ー.。・·‧,、/\\∕⁄")
+_MAX_JOINT = 4
+_DIGIT_GROUP = re.compile(r"\d+")
+# An Amazon order number's groups (250-1234567-1234567): with hyphens, never a card, whatever
+# Luhn says (a 17-digit JCB written 3-7-7 with hyphens too, as before).
+_ORDER_NUMBER_GROUPS = (3, 7, 7)
 
 # Card brands by their first digits (IIN) and the lengths they issue. A Luhn-valid run
 # outside these (a 17-digit number, one starting with 1, 7, 8, 9 or 0) is not taken for a card.
@@ -50,8 +70,10 @@ _CODE_WORDS = (
     r"(?:確認コード|認証コード|ワンタイムパスワード|ワンタイムコード|セキュリティコード|認証番号|"
     r"確認番号|ワンタイム|otp|コード|code)"
 )
+# The spaces after は / : are inside its optional group: two \s* around an optional word would
+# share every run of spaces between them, trying each split (「コード」 and 5,000 spaces: 0.15 s).
 _CODE_AFTER = re.compile(
-    rf"{_CODE_WORDS}\s*(?:は|:|=|って|is)?\s*(\d{{3,8}})(?!\d)", re.IGNORECASE
+    rf"{_CODE_WORDS}\s*(?:(?:は|:|=|って|is)\s*)?(\d{{3,8}})(?!\d)", re.IGNORECASE
 )
 # The SMS pasted as it came: 「123456 はあなたのAmazonワンタイムパスワードです」.
 _CODE_BEFORE = re.compile(
@@ -61,7 +83,6 @@ _CODE_BEFORE = re.compile(
 _CARD_CODE = re.compile(r"セキュリティコード|security\s*code|cvv|cvc", re.IGNORECASE)
 _CARD_PIN = re.compile(r"暗証番号")
 
-_MY_NUMBER_RUN = re.compile(r"(?<![\d-])(?<!\d )\d{4}[ -]?\d{4}[ -]?\d{4}(?![\d-])(?! \d)")
 _MY_NUMBER_WORDS = re.compile(r"マイナンバー|まいなんばー|個人番号|my\s*number", re.IGNORECASE)
 # A 12-digit parcel number passes the My Number check once in eleven: said with its words,
 # it is a parcel.
@@ -71,8 +92,8 @@ _PARCEL_WORDS = re.compile(
 
 
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES)
-    return _LONG_VOWEL_DASH.sub("-", text)
+    text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+    return text.translate(_DASHES)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -109,25 +130,188 @@ def my_number_ok(digits: str) -> bool:
     return int(digits[11]) == (0 if r <= 1 else 11 - r)
 
 
+class _Number(NamedTuple):
+    digits: str
+    groups: list[str]
+    joints: list[str]  # between the groups: one fewer
+
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(len(g) for g in self.groups)
+
+
+class _Run(NamedTuple):
+    groups: list[str]
+    joints: list[str]  # between the groups: one fewer
+    # The first group ends something written before the run: 5678 in 03(1234)5678; or the
+    # run is an amount: ¥1,980.
+    tied_before: bool
+    tied_after: bool  # the last group is an amount: 1,980円
+
+
+def _tied_before(text: str, start: int) -> bool:
+    before = text[start - 1] if start > 0 else ""
+    return before == "¥" or (before == ")" and start > 1 and text[start - 2].isdigit())
+
+
+def _tied_after(text: str, end: int) -> bool:
+    return text[end:end + 1] == "円" or text[end:end + 2] == " 円"
+
+
+def _runs(text: str) -> Iterator[_Run]:
+    """Each run of digit groups with the joints between them. One pass over the text; a
+    joint is looked at only when it is at most _MAX_JOINT long."""
+    groups: list[str] = []
+    joints: list[str] = []
+    tied = False
+    end = -1
+    for match in _DIGIT_GROUP.finditer(text):
+        start = match.start()
+        joint = text[end:start] if groups and start - end <= _MAX_JOINT else ""
+        if joint and _JOINT_CHARS.issuperset(joint):
+            joints.append(joint)
+            groups.append(match.group())
+        else:
+            if groups:
+                yield _Run(groups, joints, tied, _tied_after(text, end))
+            groups, joints, tied = [match.group()], [], _tied_before(text, start)
+        end = match.end()
+    if groups:
+        yield _Run(groups, joints, tied, _tied_after(text, end))
+
+
+def _numbers(text: str, fewest: int, most: int) -> Iterator[_Number]:
+    """Every number of `fewest` to `most` digits written in the text.
+
+    A whole run is one number, however its groups are joined (a paste mixes them): 「1234 4111
+    1111 1111 1111」 is a 20-digit number, and no tail of it is a card. A part of a run is a
+    number of its own only when it is joined one way throughout and neither the part nor its
+    neighbour runs on across an edge: the joint at each edge differs from the part's way and
+    from the next joint beyond it. So in 「1. 4111 1111 1111 1111」 or 「090-1234-5678
+    4111-1111-1111-1111」 the card stands alone, while 「250-1234567-4111111111111111」 is one
+    number. The one neighbour that may follow in the part's own way is a card's expiry date
+    (「4111 1111 1111 1111 12/28」). A group tied to what stands before or after the run
+    (03(1234)5678, ¥1,980, 1,980円) is no number's first or last. Each start looks at most
+    `most` digits ahead: linear in the text.
+    """
+    for groups, joints, tied_before, tied_after in _runs(text):
+        last = len(joints)  # the last group's index
+        if not (tied_before or tied_after) and fewest <= sum(map(len, groups)) <= most:
+            yield _Number("".join(groups), groups, joints)
+        for start in range(1 if tied_before else 0, len(groups)):
+            left = joints[start - 1] if start > 0 else None
+            if left is not None and start > 1 and joints[start - 2] == left:
+                continue  # the number on the left runs on into this group
+            way: str | None = None  # the one joint inside the part
+            digits = ""
+            for stop in range(start, last if tied_after else last + 1):
+                if stop > start:
+                    way = way or joints[stop - 1]
+                    if joints[stop - 1] != way or way == left:
+                        break  # joined another way, or the left edge is no edge
+                digits += groups[stop]
+                if len(digits) > most:
+                    break
+                if len(digits) < fewest or (start == 0 and stop == last):
+                    continue  # too short, or the whole run (above)
+                if stop == last or _ends_here(groups, joints, stop, way):
+                    yield _Number(digits, groups[start:stop + 1], joints[start:stop])
+
+
+def _ends_here(groups: list[str], joints: list[str], stop: int, way: str | None) -> bool:
+    """Does a part joined by `way` end at group `stop` (not the run's last)?"""
+    right, beyond = joints[stop], joints[stop + 1] if stop + 1 < len(joints) else None
+    if right != way:
+        return beyond != right
+    # the expiry date after a card number, MM/YY or MM/YYYY, and nothing more in its way
+    month, year = groups[stop + 1], groups[stop + 2] if stop + 2 < len(groups) else ""
+    return (beyond == "/" and len(month) <= 2 and 1 <= int(month) <= 12
+            and len(year) in (2, 4) and joints[stop + 2:stop + 3] != ["/"])
+
+
+def _is_date(groups: list[str], joints: list[str]) -> bool:
+    """4/10, 2026/12/05, 2026-12-5, 2026.12.05."""
+    if not joints or joints[0] not in ("/", "-", "."):
+        return False
+    if len(groups) == 3 and len(groups[0]) == 4 and groups[0][:2] in ("19", "20"):
+        groups = groups[1:]
+    return (len(groups) == 2 and all(len(g) <= 2 for g in groups)
+            and 1 <= int(groups[0]) <= 12 and 1 <= int(groups[1]) <= 31)
+
+
+def _is_price(groups: list[str], joints: list[str]) -> bool:
+    """4,980 or 12,800 or 1,234,567: thousands, each after a comma."""
+    return (bool(joints) and joints[0] == "," and 1 <= len(groups[0]) <= 3
+            and all(len(g) == 3 for g in groups[1:]))
+
+
+def _is_phone_or_order(groups: list[str]) -> bool:
+    """0120-999-373, 09012345678, 250-1234567-1234567."""
+    head = groups[0]
+    return ((head[:1] == "0" and head[1:2] not in ("", "0")
+             and 10 <= sum(len(g) for g in groups) <= 11)
+            or tuple(len(g) for g in groups) == _ORDER_NUMBER_GROUPS)
+
+
+def _is_item(groups: list[str], joints: list[str]) -> bool:
+    """A date, a price, a phone or an order number, joined one way inside (or not at all)."""
+    return len(set(joints)) <= 1 and (
+        _is_date(groups, joints) or _is_price(groups, joints) or _is_phone_or_order(groups))
+
+
+def _is_order_number(number: _Number) -> bool:
+    return number.sizes() == _ORDER_NUMBER_GROUPS and set(number.joints) <= {"-", "ー"}
+
+
+# An item holds at most this many groups (a price of 19 digits: 1,234,567,890,...).
+_ITEM_GROUPS = 7
+
+
+def _is_list(number: _Number) -> bool:
+    """Two or more dates, prices, phone or order numbers one after another, each joined
+    inside one way and to its neighbours another: 「4/10、4/12、2024/01/07」, 「6/22、090-1234-5678
+    21,171円」. Not a card, whatever Luhn says. `ways[i]`: the inside joint ("" for one group)
+    of the last item of each reading of the first i groups as such items."""
+    groups, joints = number.groups, number.joints
+    ways: list[set[str]] = [set() for _ in range(len(groups) + 1)]
+    for stop in range(1, len(groups) + 1):
+        for start in range(max(0, stop - _ITEM_GROUPS), stop):
+            if start > 0 and not ways[start]:
+                continue
+            inside = joints[start:stop - 1]
+            if not _is_item(groups[start:stop], inside):
+                continue
+            way = inside[0] if inside else ""
+            if start == 0:
+                if stop < len(groups):  # a list has two items at least
+                    ways[stop].add(way)
+                continue
+            edge = joints[start - 1]
+            if edge != way and ways[start] - {edge}:
+                ways[stop].add(way)
+    return bool(ways[len(groups)])
+
+
 def _has_card(text: str) -> bool:
-    for match in _DIGIT_RUN.finditer(text):
-        run = match.group(0)
-        if _ORDER_NUMBER.match(run):
-            continue
-        digits = re.sub(r"[ -]", "", run)
-        if 13 <= len(digits) <= 19 and card_brand_ok(digits) and luhn_ok(digits):
+    for number in _numbers(text, 13, 19):
+        if (card_brand_ok(number.digits) and luhn_ok(number.digits)
+                and not _is_order_number(number) and not _is_list(number)):
             return True
     return False
+
+
+def _my_number_groups(sizes: tuple[int, ...]) -> bool:
+    """12 digits written as one group, or cut only after the 4th and 8th (1234 5678 9018)."""
+    return set(accumulate(sizes[:-1])) <= {4, 8}
 
 
 def _has_my_number(text: str) -> bool:
     said = _MY_NUMBER_WORDS.search(text) is not None
     if not said and _PARCEL_WORDS.search(text):
         return False
-    for match in _MY_NUMBER_RUN.finditer(text):
-        if my_number_ok(re.sub(r"[ -]", "", match.group(0))):
-            return True
-    return False
+    return any(
+        _my_number_groups(number.sizes()) and my_number_ok(number.digits)
+        for number in _numbers(text, 12, 12)
+    )
 
 
 def _has_password(text: str) -> bool:
