@@ -11,7 +11,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from supportnavi.engine import phones
-from supportnavi.engine.sensitive import card_brand_ok, find, luhn_ok, my_number_ok, normalise
+from supportnavi.engine.sensitive import card_brand_ok, find, luhn_ok, my_number_ok
+from supportnavi.engine.text import clean as normalise
 
 
 @pytest.mark.parametrize(

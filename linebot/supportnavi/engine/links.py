@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import tldextract
 
 from supportnavi.engine.model import LINK_VERDICTS, LinkVerdict
+from supportnavi.engine.text import clean
 
 __all__ = ["LINK_VERDICTS", "Link", "LinkJudge", "LinkVerdict", "normalise"]
 # The worst verdict among several links is the one answered.
@@ -57,8 +58,9 @@ class Link:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width letters and dots to ASCII), the Japanese full stop as a dot."""
-    return unicodedata.normalize("NFKC", text.translate(_DOTS)).casefold()
+    """The one reading (`text.clean`: invisible characters gone, full-width letters and dots
+    plain), then the Japanese full stop as a dot and one case."""
+    return clean(text).translate(_DOTS).casefold()
 
 
 def _scripts(label: str) -> set[str]:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ __all__ = ["MAX_TRIES", "REGION", "Checked", "PhoneNumberMatcher", "check", "fin
            "normalise", "parse"]
 
 from supportnavi.engine.model import Fact, Verdict
+from supportnavi.engine.text import clean
 
 REGION = "JP"
 # Long digit runs that are not phone numbers (order numbers, card numbers) are not read as one.
@@ -38,11 +38,9 @@ class Checked:
 
 
 def normalise(text: str) -> str:
-    """Full-width digits, hyphens and spaces to ASCII, so the parser sees one form."""
-    text = unicodedata.normalize("NFKC", text)
-    for dash in "‐‑‒–—―−ー－":
-        text = text.replace(dash, "-")
-    return text
+    """The one reading (`text.clean`: full-width digits, dashes and spaces plain), and 「ー」 as
+    a hyphen anywhere, as people type it in a number: so the parser sees one form."""
+    return clean(text).replace("ー", "-")
 
 
 def parse(text: str) -> phonenumbers.PhoneNumber | None:

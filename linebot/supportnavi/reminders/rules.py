@@ -11,13 +11,13 @@ in the bot's time zone (`SUPPORTNAVI_TZ`) and handed back in UTC.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from supportnavi.engine.hours import PushHours
+from supportnavi.engine.text import clean
 
 Kind = Literal[
     "trial_cancel", "prime_renewal", "prime_pause_end", "return_window", "account_close_mail",
@@ -150,7 +150,7 @@ def parse_date(text: str, today: date, direction: Direction) -> date | None:
     A date without a year is the nearest one in `direction`: for a trial's end it is the next
     12月5日 on or after today; for the day a parcel came, the last one on or before today.
     """
-    text = unicodedata.normalize("NFKC", text)
+    text = clean(text)
     if (m := _YMD.search(text)) is not None:
         return _date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
     if (m := _MD.search(text)) is None:
