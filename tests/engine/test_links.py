@@ -92,14 +92,15 @@ def test_judging_opens_no_socket(judge: LinkJudge, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     assert judge.judge("https://amazon.co.jp.evil.example/").verdict == "lookalike"
-    assert LinkJudge(["amazon.co.jp"]).judge("https://unknown.example.org/").verdict == "unknown"
+    assert LinkJudge(["amazon.co.jp"], ["amazon"]).judge("https://unknown.example.org/").verdict \
+        == "unknown"
 
 
 def test_building_a_judge_writes_no_cache_file(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("TLDEXTRACT_CACHE", str(tmp_path / "tld"))
-    LinkJudge(["amazon.co.jp"]).judge("https://www.amazon.co.jp/")
+    LinkJudge(["amazon.co.jp"], ["amazon"]).judge("https://www.amazon.co.jp/")
     assert list(tmp_path.rglob("*")) == []
 
 

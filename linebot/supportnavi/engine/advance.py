@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from phonenumbers import PhoneNumber
 
-from supportnavi.engine import keys, phones, postback, sensitive
+from supportnavi.engine import keys, phones, postback
 from supportnavi.engine.hours import PushHours
 from supportnavi.engine.keys import Action, format_key
 from supportnavi.engine.links import Link
@@ -163,7 +163,7 @@ class _Turn:
     def text(self, raw: str) -> Outcome:
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
         # warning and goes no further; a link or a phone number anywhere gets its verdict.
-        secret = sensitive.find(raw)
+        secret = self.sc.secrets.find(raw) if self.sc.secrets is not None else None
         if secret is not None:
             return self._secret(secret)
         if self.sc.links is not None:

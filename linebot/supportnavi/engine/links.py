@@ -47,7 +47,6 @@ _CONFUSABLE = str.maketrans({
     "α": "a", "ο": "o", "ν": "v", "ρ": "p", "τ": "t", "ι": "i", "κ": "k", "ε": "e", "ζ": "z",
     "ɑ": "a", "ɡ": "g", "ı": "i",
 })
-_BRANDS = ("amazon", "amzn")
 
 
 @dataclass(frozen=True)
@@ -90,14 +89,19 @@ def _decode(label: str) -> str:
     return label
 
 
-def _imitates(label: str) -> bool:
+# A name this long or longer is also imitated one letter off (amazom, arnazon); a shorter one
+# (amzn) one letter off is too many ordinary words.
+_CLOSE_FROM = 5
+
+
+def _imitates(label: str, brands: tuple[str, ...]) -> bool:
     """Does this label try to read as Amazon: amazon-security, amaz0n, arnazon, amazom?"""
     plain = label.translate(_CONFUSABLE)
     for word in re.split(r"[-_]", plain):
         for form in {word, word.translate(_LEET), word.translate(_LEET).replace("rn", "m")}:
-            if any(brand in form for brand in _BRANDS):
+            if any(brand in form for brand in brands):
                 return True
-            if _close(form, "amazon"):
+            if any(_close(form, brand) for brand in brands if len(brand) >= _CLOSE_FROM):
                 return True
     return False
 
@@ -119,12 +123,13 @@ def _close(word: str, target: str) -> bool:
 class LinkJudge:
     """Finds links in text and judges each one's domain against Amazon's own."""
 
-    def __init__(self, amazon_domains: Iterable[str]) -> None:
+    def __init__(self, amazon_domains: Iterable[str], brands: Iterable[str]) -> None:
         self._extract = tldextract.TLDExtract(
             cache_dir=None, suffix_list_urls=(), fallback_to_snapshot=True
         )
         self._extract("amazon.co.jp")  # read the bundled list now, not in the first answer
         self.amazon = frozenset(d.lower() for d in amazon_domains)
+        self.brands = tuple(b.casefold() for b in brands)
 
     def registrable(self, host: str) -> str:
         """`pay.amazon.co.jp` -> `amazon.co.jp`; a host under no public suffix
@@ -147,7 +152,7 @@ class LinkJudge:
         for match in _WITH_SCHEME.finditer(text):
             spans.append(match.span())
             user, host = match.group(1) or "", match.group(2).strip(".-")
-            found.append(f"{user}@{host}" if _imitates(user) else host)
+            found.append(f"{user}@{host}" if _imitates(user, self.brands) else host)
         # Both come in order of position: walk the links with a scheme alongside, rather than
         # compare each bare match with all of them (quadratic in a text of many links).
         after = 0  # spans before this one end before the current bare match
@@ -161,7 +166,7 @@ class LinkJudge:
                 continue  # 1.5 or 3.14: a number, not a domain
             ascii_host = ".".join(_decode(label) for label in host.split("."))
             if self._extract(host).suffix or any(
-                _imitates(label) for label in ascii_host.split(".")
+                _imitates(label, self.brands) for label in ascii_host.split(".")
             ):
                 found.append(host)
         return list(dict.fromkeys(h for h in found if h))
@@ -175,9 +180,10 @@ class LinkJudge:
             return Link("amazon", host, domain)
         for label in host.split("."):
             shown = unicodedata.normalize("NFKC", _decode(label))
-            if not shown.isascii() and (len(_scripts(shown)) > 1 or _imitates(shown)):
+            if not shown.isascii() and (len(_scripts(shown)) > 1
+                                        or _imitates(shown, self.brands)):
                 return Link("lookalike", host, domain)  # homoglyphs, typed or as xn--
-            if _imitates(shown):
+            if _imitates(shown, self.brands):
                 return Link("lookalike", host, domain)
         return Link("unknown", host, domain)
 

@@ -35,6 +35,7 @@ from supportnavi.engine.model import (
     Scenarios,
     SystemFile,
 )
+from supportnavi.engine.sensitive import SecretGuard
 from supportnavi.engine.text import fold
 from supportnavi.engine.yamllines import line_of
 from supportnavi.engine.yamllines import load as load_yaml
@@ -139,7 +140,7 @@ def check_scenarios(
     if errors:
         return None, errors
     return Scenarios(routes=filled, facts=facts, system=system, phone_facts=phone_facts,
-                     links=links), errors
+                     links=links, secrets=SecretGuard(system.safety.words)), errors
 
 
 def _parse_facts(f: _File) -> dict[str, Fact] | None:
@@ -443,7 +444,7 @@ def _check_safety(f: _File, system: SystemFile, routes: dict[str, Route]) -> Lin
         elif node.input is None or node.input.kind != kind:
             f.error(f"safety.{field}: node {route_id}.{node_id} must have input: {{kind: "
                     f"{kind}}}", ["safety", field])
-    links = LinkJudge(safety.amazon_domains)
+    links = LinkJudge(safety.amazon_domains, safety.brands)
     for i, domain in enumerate(safety.amazon_domains):
         if links.registrable(domain) != domain.lower():
             f.error(f"safety.amazon_domains: {domain!r} is not a registrable domain (it would "

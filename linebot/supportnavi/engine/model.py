@@ -14,6 +14,7 @@ from supportnavi.engine.keys import Action
 
 if TYPE_CHECKING:
     from supportnavi.engine.links import LinkJudge
+    from supportnavi.engine.sensitive import SecretGuard
 
 # LINE's limits (Messaging API reference): a reply holds at most 5 messages, a quick reply at
 # most 13 items, a quick-reply label at most 20 characters, postback data at most 300 characters
@@ -240,6 +241,18 @@ class SecretText(_Strict):
     given: str = Field(min_length=1)
 
 
+class SecretWords(_Strict):
+    """The words that mark a secret in typed text (engine/sensitive.py reads how each is used).
+    A space in a word stands for any spaces."""
+
+    password: list[str] = Field(min_length=1)
+    code: list[str] = Field(min_length=1)
+    card_code: list[str] = Field(min_length=1)
+    pin: list[str] = Field(min_length=1)
+    my_number: list[str] = Field(min_length=1)
+    parcel: list[str] = Field(min_length=1)
+
+
 class Safety(_Strict):
     """The checks run on every text message before anything else (see advance._Turn.text)."""
 
@@ -248,6 +261,9 @@ class Safety(_Strict):
     # "route.node" whose input verdicts answer a phone number or a link typed anywhere.
     phone_check: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
     link_check: str = Field(pattern=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    words: SecretWords
+    # Amazon's names as look-alike domains borrow them (amaz0n-secure.example)
+    brands: list[str] = Field(min_length=1)
     link_fallback: str  # what {link} reads as when the typed link is no longer at hand
     domain_fallback: str  # and {domain}
     # The warning on a secret, one bubble each: {name}, and {given} for what to do now.
@@ -357,6 +373,8 @@ class Scenarios:
     # Judges links against safety.amazon_domains; built by the loader, which reads the bundled
     # public suffix list once, so that advance() never does. None: links are not checked.
     links: LinkJudge | None = None
+    # Finds secrets with safety.words, compiled once by the loader. None: none are looked for.
+    secrets: SecretGuard | None = None
 
     @property
     def menu_routes(self) -> list[str]:

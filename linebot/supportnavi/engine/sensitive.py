@@ -7,11 +7,11 @@ Only the kind is returned, never the matched text, so that nothing downstream ca
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import NamedTuple
 
-from supportnavi.engine.model import SecretKind
+from supportnavi.engine.model import SecretKind, SecretWords
 from supportnavi.engine.text import clean
 
 # What may stand between the digit groups of one number, after NFKC (which has already made
@@ -41,37 +41,72 @@ _CARD_RANGES: tuple[tuple[range, int, frozenset[int]], ...] = (
     (range(62, 63), 2, frozenset(range(16, 20))),  # UnionPay
 )
 
-# 「パスワードは abc123」, 「pw: hunter22」: a word for a password, then は / : / = / って, then a
-# token of at least four characters with no Japanese in it.
-_PASSWORD = re.compile(
-    r"(?:パスワード|ぱすわーど|(?<![a-z])(?:password|passwd|pass|pw)|暗証番号)\s*"
-    r"(?:は|:|=|って|is)\s*([!-~]{4,})",
-    re.IGNORECASE,
-)
-# 「確認コード 123456」, 「認証コードは 4821」, 「コード：482913」.
-_CODE_WORDS = (
-    r"(?:確認コード|認証コード|ワンタイムパスワード|ワンタイムコード|セキュリティコード|認証番号|"
-    r"確認番号|ワンタイム|otp|コード|code)"
-)
-# The spaces after は / : are inside its optional group: two \s* around an optional word would
-# share every run of spaces between them, trying each split (「コード」 and 5,000 spaces: 0.15 s).
-_CODE_AFTER = re.compile(
-    rf"{_CODE_WORDS}\s*(?:(?:は|:|=|って|is)\s*)?(\d{{3,8}})(?!\d)", re.IGNORECASE
-)
-# The SMS pasted as it came: 「123456 はあなたのAmazonワンタイムパスワードです」.
-_CODE_BEFORE = re.compile(
-    rf"(?<!\d)\d{{4,8}}\s*(?:は|が|is)\s*.{{0,20}}?{_CODE_WORDS}", re.IGNORECASE
-)
-# セキュリティコード (the three or four digits on a card's back) is a card detail.
-_CARD_CODE = re.compile(r"セキュリティコード|security\s*code|cvv|cvc", re.IGNORECASE)
-_CARD_PIN = re.compile(r"暗証番号")
+# After a password word: は / : / = / って, then a token of at least four characters with no
+# Japanese in it (「パスワードは abc123」, 「pw: hunter22」).
+_PASSWORD_AFTER = r"\s*(?:は|:|=|って|is)\s*([!-~]{4,})"
 
-_MY_NUMBER_WORDS = re.compile(r"マイナンバー|まいなんばー|個人番号|my\s*number", re.IGNORECASE)
-# A 12-digit parcel number passes the My Number check once in eleven: said with its words,
-# it is a parcel.
-_PARCEL_WORDS = re.compile(
-    r"追跡|伝票|お問い?合わせ番号|荷物|配達|配送|ヤマト|佐川|郵便|ゆうパック"
-)
+
+def _alternatives(words: Iterable[str], *, latin_alone: bool = False) -> str:
+    """A pattern for any of the words, longest first; a space in a word stands for any spaces,
+    and with `latin_alone` a Latin word is not found at the end of a longer one (「chpw」)."""
+    parts = []
+    for word in sorted(set(words), key=len, reverse=True):
+        pattern = r"\s*".join(re.escape(part) for part in word.split(" "))
+        parts.append(rf"(?<![a-z]){pattern}" if latin_alone and word.isascii() else pattern)
+    return "(?:" + "|".join(parts) + ")"
+
+
+class SecretGuard:
+    """Finds what a message must never hold, with the words of scenarios/system.yaml
+    (`safety.words`), compiled once."""
+
+    def __init__(self, words: SecretWords) -> None:
+        code = _alternatives(words.code)
+        self._password = re.compile(_alternatives(words.password, latin_alone=True)
+                                    + _PASSWORD_AFTER, re.IGNORECASE)
+        # 「確認コード 123456」, 「認証コードは 4821」, 「コード：482913」. The spaces after は / :
+        # are inside its optional group: two \s* around an optional word would share every run
+        # of spaces between them, trying each split (「コード」 and 5,000 spaces: 0.15 s).
+        self._code_after = re.compile(
+            rf"{code}\s*(?:(?:は|:|=|って|is)\s*)?(\d{{3,8}})(?!\d)", re.IGNORECASE)
+        # The SMS pasted as it came: 「123456 はあなたのAmazonワンタイムパスワードです」.
+        self._code_before = re.compile(
+            rf"(?<!\d)\d{{4,8}}\s*(?:は|が|is)\s*.{{0,20}}?{code}", re.IGNORECASE)
+        self._card_code = re.compile(_alternatives(words.card_code), re.IGNORECASE)
+        self._pin = re.compile(_alternatives(words.pin), re.IGNORECASE)
+        self._my_number = re.compile(_alternatives(words.my_number), re.IGNORECASE)
+        self._parcel = re.compile(_alternatives(words.parcel), re.IGNORECASE)
+
+    def find(self, text: str) -> SecretKind | None:
+        """The kind of secret the text seems to hold, or None."""
+        text = clean(text)
+        if _has_card(text):
+            return "card"
+        codes = self._code_after.search(text) or self._code_before.search(text)
+        if self._card_code.search(text) and codes:
+            return "card"
+        if self._pin.search(text) and self._has_password(text):
+            return "card"
+        if self._has_my_number(text):
+            return "my_number"
+        if codes:
+            return "code"  # before passwords: ワンタイムパスワード is a code
+        if self._has_password(text):
+            return "password"
+        return None
+
+    def _has_my_number(self, text: str) -> bool:
+        said = self._my_number.search(text) is not None
+        if not said and self._parcel.search(text):
+            return False
+        return any(
+            _my_number_groups(number.sizes()) and my_number_ok(number.digits)
+            for number in _numbers(text, 12, 12)
+        )
+
+    def _has_password(self, text: str) -> bool:
+        return any(any(c.isalnum() for c in match.group(1))
+                   for match in self._password.finditer(text))
 
 
 def luhn_ok(digits: str) -> bool:
@@ -280,39 +315,3 @@ def _has_card(text: str) -> bool:
 def _my_number_groups(sizes: tuple[int, ...]) -> bool:
     """12 digits written as one group, or cut only after the 4th and 8th (1234 5678 9018)."""
     return set(accumulate(sizes[:-1])) <= {4, 8}
-
-
-def _has_my_number(text: str) -> bool:
-    said = _MY_NUMBER_WORDS.search(text) is not None
-    if not said and _PARCEL_WORDS.search(text):
-        return False
-    return any(
-        _my_number_groups(number.sizes()) and my_number_ok(number.digits)
-        for number in _numbers(text, 12, 12)
-    )
-
-
-def _has_password(text: str) -> bool:
-    for match in _PASSWORD.finditer(text):
-        token = match.group(1)
-        if any(c.isalnum() for c in token):
-            return True
-    return False
-
-
-def find(text: str) -> SecretKind | None:
-    """The kind of secret the text seems to hold, or None."""
-    text = clean(text)
-    if _has_card(text):
-        return "card"
-    if _CARD_CODE.search(text) and (_CODE_AFTER.search(text) or _CODE_BEFORE.search(text)):
-        return "card"
-    if _CARD_PIN.search(text) and _has_password(text):
-        return "card"
-    if _has_my_number(text):
-        return "my_number"
-    if _CODE_AFTER.search(text) or _CODE_BEFORE.search(text):
-        return "code"  # before passwords: ワンタイムパスワード is a code
-    if _has_password(text):
-        return "password"
-    return None
