@@ -91,7 +91,7 @@ def plan_person(replayer: Replayer, user_id: str, length: int, rng: random.Rando
     """A follow, then `length - 1` taps, each on a postback button of the previous answer."""
     user = LineUser(None, user_id)  # type: ignore[arg-type]  # only builds events
     event = user.follow()
-    state, window, planned = State(), (9, 21), []
+    state, window, planned = State(), PushHours(), []
     while True:
         outcome, window = replayer.step(state, window, event)
         state = outcome.state
