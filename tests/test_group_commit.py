@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 import supportnavi.conversation.service as service_module
-from supportnavi.conversation.events import InboundEvent, SendResult
+from supportnavi.conversation.events import InboundEvent, LineAnswer, SendResult
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Follow, Input, OutText, Postback, State, Text, advance, keys
 from supportnavi.engine import postback as postback_data
@@ -39,14 +39,14 @@ class Sender:
 
     async def reply(self, reply_token: str, messages: list[OutText]) -> SendResult:
         self.replies.append(reply_token)
-        return SendResult(ok=True, status=200)
+        return SendResult(LineAnswer.OK, status=200)
 
     async def push(self, to: str, messages: list[OutText], retry_key: str) -> SendResult:
-        return SendResult(ok=True, status=200)
+        return SendResult(LineAnswer.OK, status=200)
 
     async def multicast(self, to: list[str], messages: list[OutText], retry_key: str,
                         ) -> SendResult:
-        return SendResult(ok=True, status=200)
+        return SendResult(LineAnswer.OK, status=200)
 
 
 class Exploding:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportnavi.conversation.events import LineAnswer
+from supportnavi.line.sender import classify
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.reminders.rules import Plan, plan
 from supportnavi.store import repo
@@ -217,8 +219,9 @@ class _ChangesMindInFlight:
                 else:
                     await repo.skip_pending_reminders(session, self.user_id)
         if self.answer == 200:
-            return SendResult(ok=True, status=200)
-        return SendResult(ok=False, status=self.answer, error="LINE is busy")
+            return SendResult(LineAnswer.OK, status=200)
+        return SendResult(classify("push", self.answer, "LINE is busy"), status=self.answer,
+                          error="LINE is busy")
 
     async def multicast(self, to: list[str], messages: object, retry_key: str) -> object:
         return await self.push(to[0], messages, retry_key)

@@ -49,7 +49,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from supportnavi.conversation.codec import load_messages
-from supportnavi.conversation.events import SendResult
+from supportnavi.conversation.events import RETRY_KEY_LIFETIME, SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.store import repo
 from supportnavi.store.db import Database, as_utc
@@ -60,8 +60,8 @@ log = logging.getLogger(__name__)
 # LINE: a reply token must be used within one minute of the webhook; after that it may or may
 # not work. Counted from the event's start, with a margin for the time LINE took to deliver it.
 REPLY_TOKEN_MINUTE = timedelta(seconds=50)
-# LINE keeps a retry key for 24 hours; a push retried after that could be delivered twice.
-MAX_AGE = timedelta(hours=23)
+# A row older than a retry key's life is too late: a push retried after it could go twice.
+MAX_AGE = RETRY_KEY_LIFETIME
 MAX_BACKOFF = timedelta(minutes=10)
 
 

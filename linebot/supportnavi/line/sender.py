@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from urllib.request import getproxies, proxy_bypass
@@ -32,7 +33,7 @@ from linebot.v3.messaging import (
     URIAction,
 )
 
-from supportnavi.conversation.events import SendResult
+from supportnavi.conversation.events import LineAnswer, SendResult
 from supportnavi.engine import OutText
 from supportnavi.engine import QuickReply as EngineQuickReply
 from supportnavi.metrics import LINE_REQUESTS, line_result
@@ -157,7 +158,7 @@ class LineSender:
             # LINE accepted the request but its answer did not parse (the SDK validates it).
             log.warning("%s sent, but the answer did not parse: %s", op, exc)
             LINE_REQUESTS.labels(op, "ok").inc()
-            return SendResult(ok=True, error="unparsed response")
+            return SendResult(LineAnswer.OK, error="unparsed response")
         return _answer(op, int(response.status_code), None)
 
 
@@ -173,23 +174,43 @@ def proxy_for(url: str) -> str | None:
     return proxy
 
 
-def _answer(op: str, status: int | None, body: object) -> SendResult:
+# LINE's words that tell one 400 or 429 from another (the Messaging API reference's
+# "Status codes" and "Rate limits"): a used or expired reply token, a person who blocked the
+# bot, the month's quota rather than the rate.
+_BLOCKED = re.compile(r"friend|block|unfollow", re.IGNORECASE)
+_MONTHLY_QUOTA = re.compile(r"monthly limit", re.IGNORECASE)
+
+
+def classify(op: str, status: int, message: str) -> LineAnswer:
+    """What LINE's answer to a reply, push or multicast means: the one reading of it."""
+    if 200 <= status < 300:
+        return LineAnswer.OK
+    if status == 409 and op != "reply":
+        return LineAnswer.ACCEPTED_BEFORE
+    if status == 429:
+        return (LineAnswer.QUOTA_EXHAUSTED if _MONTHLY_QUOTA.search(message)
+                else LineAnswer.RATE_LIMITED)
+    if status >= 500:
+        return LineAnswer.SERVER_ERROR
+    if status == 400 and op == "reply" and "reply token" in message.lower():
+        return LineAnswer.TOKEN_INVALID
+    if status == 400 and op == "push" and _BLOCKED.search(message):
+        return LineAnswer.BLOCKED
+    return LineAnswer.REFUSED
+
+
+def _answer(op: str, status: int, body: object) -> SendResult:
     """What LINE's answer means, through the SDK or the fast path alike."""
-    ok = status is not None and (200 <= status < 300 or (op != "reply" and status == 409))
-    LINE_REQUESTS.labels(op, line_result(status, ok)).inc()
-    if status is not None and 200 <= status < 300:
-        return SendResult(ok=True, status=status)
-    if op in ("push", "multicast") and status == 409:
-        return SendResult(ok=True, status=409)  # this retry key was accepted before
-    message = _error_message(body)
-    invalid = op == "reply" and status == 400 and "reply token" in message.lower()
-    return SendResult(ok=False, status=status, error=message, token_invalid=invalid)
+    message = "" if 200 <= status < 300 else _error_message(body)
+    result = SendResult(classify(op, status, message), status, message or None)
+    LINE_REQUESTS.labels(op, line_result(status, result.ok)).inc()
+    return result
 
 
 def _no_answer(op: str, exc: BaseException) -> SendResult:
     """A timeout or a connection error: LINE may or may not have the request."""
-    LINE_REQUESTS.labels(op, "no_answer").inc()
-    return SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")
+    LINE_REQUESTS.labels(op, line_result(None, ok=False)).inc()
+    return SendResult(LineAnswer.NO_ANSWER, error=f"{type(exc).__name__}: {exc}")
 
 
 def _error_message(body: object) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -34,7 +33,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supportnavi.conversation.events import SendResult
+from supportnavi.conversation.events import RETRY_KEY_LIFETIME, LineAnswer, SendResult
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import OutText, Scenarios
 from supportnavi.engine.hours import PushHours
@@ -48,14 +47,7 @@ from supportnavi.store.models import Reminder, User
 
 log = logging.getLogger(__name__)
 
-# LINE keeps a retry key for 24 hours; past that a retry could deliver twice, so we stop.
-RETRY_KEY_LIFETIME = timedelta(hours=23)
 MULTICAST_MAX = 500  # recipients per multicast request (LINE's limit)
-_BLOCKED = re.compile(r"friend|block|unfollow", re.IGNORECASE)
-# LINE's 429 says which limit was hit: "You have reached your monthly limit." (the plan's
-# message quota: nothing more goes out this month) or "The API rate limit has been exceeded.
-# Try again later." (requests per second: slow down).
-_MONTHLY_QUOTA = re.compile(r"monthly limit", re.IGNORECASE)
 QUOTA_PAUSE_REASON = "monthly quota"
 
 
@@ -449,6 +441,7 @@ class Dispatcher:
     ) -> None:
         outcomes: list[dict[str, Any]] = []
         blocked: list[str] = []
+        failures: Counter[str] = Counter()  # failed rows by incident code
 
         async def send(unit: _Unit) -> None:
             async with semaphore:
@@ -461,7 +454,9 @@ class Dispatcher:
                     return
                 messages = self._messages(unit.rows[0])
                 result = await self._call(unit, messages, report)
-                await self._record(unit, result, now, report, outcomes, blocked)
+                failed = await self._record(unit, result, now, report, outcomes, blocked)
+                if failed:
+                    failures[incidents.code_of_send(result.status, result.error)] += failed
 
         try:
             await asyncio.gather(*(send(u) for u in units))
@@ -470,8 +465,7 @@ class Dispatcher:
                 await self._write_outcomes(outcomes)
         for user_id in blocked:
             await self._block_user(user_id, now)
-        failed = Counter(_incident_code(o["error"]) for o in outcomes if o["status"] == "failed")
-        await incidents.record_many(self.db, "reminder", failed, at=now)
+        await incidents.record_many(self.db, "reminder", failures, at=now)
 
     async def _write_outcomes(self, outcomes: list[dict[str, Any]]) -> None:
         """Bulk, by primary key. A push that went out is `sent` whatever happened meanwhile;
@@ -499,7 +493,8 @@ class Dispatcher:
     async def _record(
         self, unit: _Unit, result: SendResult, now: datetime, report: Report,
         outcomes: list[dict[str, Any]], blocked: list[str],
-    ) -> None:
+    ) -> int:
+        """Write down what LINE's answer means for the unit's rows; the number that failed."""
         rows = unit.rows
         first = min(r.first_attempt_at or now for r in rows)
         if result.ok:
@@ -509,18 +504,17 @@ class Dispatcher:
                 for r in rows
             )
             report.sent += len(rows)
-            return
+            return 0
         error = f"{result.status or 'no answer'}: {result.error or ''}"[:255]
-        if result.status == 429 and _MONTHLY_QUOTA.search(result.error or ""):
+        if result.answer is LineAnswer.QUOTA_EXHAUSTED:
             # refused, not accepted: the row goes again later as if never tried
             self._pause(now, QUOTA_PAUSE_REASON, error)
             outcomes.extend(_release(r, error) for r in rows)
             report.released += len(rows)
-            return
-        if result.status == 429:
+            return 0
+        if result.answer is LineAnswer.RATE_LIMITED:
             await (self.multicast_rate if unit.multicast else self.push_rate).slow_down()
-        retryable = result.status is None or result.status >= 500 or result.status == 429
-        if retryable and now - first < RETRY_KEY_LIFETIME:
+        if result.retryable and now - first < RETRY_KEY_LIFETIME:
             attempts = max(r.attempts for r in rows)
             backoff = min(timedelta(seconds=30 * 2 ** attempts), timedelta(hours=1))
             outcomes.extend(
@@ -529,7 +523,7 @@ class Dispatcher:
                 for r in rows
             )
             report.retried += len(rows)
-            return
+            return 0
         outcomes.extend(
             _outcome(r, status="failed", attempts=r.attempts + 1,
                      first_attempt_at=r.first_attempt_at or now, error=error)
@@ -537,8 +531,9 @@ class Dispatcher:
         )
         report.failed += len(rows)
         report.errors.append(error)
-        if not unit.multicast and result.status == 400 and _BLOCKED.search(result.error or ""):
+        if result.answer is LineAnswer.BLOCKED:
             blocked.append(rows[0].user_id)
+        return len(rows)
 
     def _messages(self, row: _Claimed) -> list[OutText]:
         """Rendered once per text: thousands of rows share a handful of (kind, dates)."""
@@ -599,13 +594,6 @@ def _outcome(row: _Claimed, **values: Any) -> dict[str, Any]:
     }
     outcome.update(values)
     return outcome
-
-
-def _incident_code(error: str | None) -> str:
-    """A failed row's `error` ("400: LINE's words") as the dashboard counts it."""
-    status, _, words = (error or "").partition(": ")
-    known = status.isascii() and status.isdecimal() and len(status) == 3
-    return incidents.code_of_send(int(status) if known else None, words)
 
 
 def _release(row: _Claimed, error: str | None) -> dict[str, Any]:
