@@ -12,7 +12,8 @@ from supportnavi.engine.text import fold, normalize
     [
         ("ｱﾏｿﾞﾝから変なSMS", "アマゾンから変なSMS"),  # half-width katakana, voiced marks joined
         ("Ｐｒｉｍｅ　やめたい", "Prime やめたい"),  # full-width letters and space
-        ("０１２０ー９９９", "0120ー999"),  # full-width digits; the long-vowel mark stays
+        ("０１２０ー９９９", "0120-999"),  # full-width digits; 「ー」 between digits is a dash
+        ("メニュー", "メニュー"),  # and in a word, the long-vowel mark it is
         ("プライム―やめたい", "プライム-やめたい"),  # a dash look-alike
         ("  荷物が\n\n届かない  ", "荷物が 届かない"),
     ],
