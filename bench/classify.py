@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "linebot"))
 
 from supportnavi.engine.loader import load_scenarios  # noqa: E402
-from supportnavi.engine.model import UNKNOWN  # noqa: E402
 from supportnavi.engine.understand import understand  # noqa: E402
+from supportnavi.engine.vocab import UNKNOWN  # noqa: E402
 from supportnavi.understanding import ExampleClassifier  # noqa: E402
 
 

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "linebot"))
 
 from supportnavi.engine import State, Text, advance, load_scenarios  # noqa: E402
-from supportnavi.engine.model import Context, Scenarios  # noqa: E402
+from supportnavi.engine.ports import Context  # noqa: E402
+from supportnavi.engine.scenarios import Scenarios  # noqa: E402
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts  # noqa: E402
 from supportnavi.settings import Settings  # noqa: E402
 from supportnavi.understanding import ExampleClassifier  # noqa: E402

@@ -70,7 +70,7 @@ from supportnavi.engine import (  # noqa: E402
     advance,
     load_scenarios,
 )
-from supportnavi.engine.model import Context  # noqa: E402
+from supportnavi.engine.ports import Context  # noqa: E402
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts  # noqa: E402
 from tests.support.db import pg_execute  # noqa: E402
 

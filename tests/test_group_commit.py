@@ -18,7 +18,7 @@ from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Follow, Input, OutText, Postback, State, Text, advance, keys
 from supportnavi.engine import postback as postback_data
 from supportnavi.engine.loader import load_scenarios
-from supportnavi.engine.model import Context
+from supportnavi.engine.ports import Context
 from supportnavi.settings import REPO_ROOT
 from supportnavi.store.db import Database
 from supportnavi.store.group_commit import Held

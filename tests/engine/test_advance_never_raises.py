@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from supportnavi.engine import Postback, State, Text, advance
 from supportnavi.engine.loader import load_scenarios
-from supportnavi.engine.model import Context, Scenarios
+from supportnavi.engine.ports import Context
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from supportnavi.settings import REPO_ROOT
 

@@ -27,7 +27,8 @@ from zoneinfo import ZoneInfo
 from supportnavi.engine import Follow, OtherMessage, Postback, State, Text, advance
 from supportnavi.engine.hours import PushHours
 from supportnavi.engine.loader import load_scenarios
-from supportnavi.engine.model import Context, Outcome, ReminderInfo
+from supportnavi.engine.outcome import Outcome
+from supportnavi.engine.ports import Context, ReminderInfo
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from supportnavi.settings import REPO_ROOT
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from supportnavi.engine.content import Fact
 from supportnavi.engine.hours import PushHours
-from supportnavi.engine.model import Fact
 from supportnavi.reminders.planner import days_from_facts
 from supportnavi.reminders.rules import (
     Days,

@@ -25,7 +25,8 @@ import httpx
 from supportnavi.chat import sign
 from supportnavi.engine import Follow, Input, Outcome, Postback, Scenarios, State, advance
 from supportnavi.engine.hours import PushHours
-from supportnavi.engine.model import Context, SetWindow
+from supportnavi.engine.outcome import SetWindow
+from supportnavi.engine.ports import Context
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
 from tests.support.line_user import SECRET, LineUser
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from supportnavi.engine.loader import load_scenarios
-from supportnavi.engine.model import Scenarios
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.settings import REPO_ROOT
 from supportnavi.understanding import ExampleClassifier
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from supportnavi.engine.model import UNKNOWN
 from supportnavi.engine.understand import understand
+from supportnavi.engine.vocab import UNKNOWN
 
 HELDOUT = Path(__file__).with_name("heldout.yaml")
 
@@ -161,7 +161,7 @@ def test_where_a_node_asks_for_a_number_only_words_leave_never_a_guess(scenarios
     from datetime import UTC, datetime
 
     from supportnavi.engine import State, Text, advance
-    from supportnavi.engine.model import Context
+    from supportnavi.engine.ports import Context
 
     route = scenarios.routes["number_check"]
     asking = next(n for n, node in route.nodes.items() if node.input is not None)

@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from supportnavi.engine import Scenarios
-from supportnavi.engine.model import Route
+from supportnavi.engine.content import Route
 from supportnavi.store.db import SQLITE_BUSY_TIMEOUT_MS, Database, as_utc
 from supportnavi.store.incidents import hour_of
 from supportnavi.store.models import Incident, Reminder, StepRecord, User

@@ -15,18 +15,8 @@ from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
 from supportnavi.engine import Input, Outcome, Scenarios, State, advance, trouble
 from supportnavi.engine.hours import PushHours
-from supportnavi.engine.model import (
-    Classifier,
-    Context,
-    Effect,
-    Planner,
-    ReminderInfo,
-    Revive,
-    Schedule,
-    SetWindow,
-    StopAll,
-    StopReminder,
-)
+from supportnavi.engine.outcome import Effect, Revive, Schedule, SetWindow, StopAll, StopReminder
+from supportnavi.engine.ports import Classifier, Context, Planner, ReminderInfo
 from supportnavi.metrics import EVENT_SECONDS, POISON_EVENTS
 from supportnavi.store import incidents, repo
 from supportnavi.store.batch import BatchStore, StateRow, UserRow, batch_store

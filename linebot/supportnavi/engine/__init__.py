@@ -5,19 +5,9 @@ Nothing here imports FastAPI, SQLAlchemy or the LINE SDK; the engine is tested w
 
 from supportnavi.engine.advance import advance, trouble
 from supportnavi.engine.loader import load_scenarios
-from supportnavi.engine.model import (
-    Follow,
-    Input,
-    OtherMessage,
-    Outcome,
-    OutText,
-    Postback,
-    QuickReply,
-    Scenarios,
-    State,
-    Step,
-    Text,
-)
+from supportnavi.engine.outcome import Outcome, OutText, QuickReply, Step
+from supportnavi.engine.scenarios import Scenarios
+from supportnavi.engine.state import Follow, Input, OtherMessage, Postback, State, Text
 
 __all__ = [
     "Follow",

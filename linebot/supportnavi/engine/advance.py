@@ -7,41 +7,30 @@ from datetime import date, datetime
 from phonenumbers import PhoneNumber
 
 from supportnavi.engine import keys, phones, postback
+from supportnavi.engine.content import Button, Node, Route
 from supportnavi.engine.hours import PushHours
 from supportnavi.engine.keys import Action, format_key
+from supportnavi.engine.limits import MAX_MESSAGES, MAX_QUICK_REPLIES, NAV_BUTTONS
 from supportnavi.engine.links import Link
-from supportnavi.engine.model import (
-    MAX_MESSAGES,
-    MAX_QUICK_REPLIES,
-    NAV_BUTTONS,
-    UNKNOWN,
-    Button,
-    Context,
+from supportnavi.engine.outcome import (
     Effect,
-    Follow,
-    Input,
-    Node,
-    OtherMessage,
     Outcome,
     OutText,
-    Postback,
     QuickReply,
-    ReminderInfo,
     Revive,
-    Route,
-    Scenarios,
     Schedule,
-    SecretKind,
     SetWindow,
-    State,
     Step,
     StopAll,
     StopReminder,
-    Text,
 )
+from supportnavi.engine.ports import Context, ReminderInfo
 from supportnavi.engine.postback import global_reply
+from supportnavi.engine.scenarios import Scenarios
+from supportnavi.engine.state import Follow, Input, OtherMessage, Postback, State, Text
 from supportnavi.engine.text import fold, small_number
 from supportnavi.engine.understand import understand
+from supportnavi.engine.vocab import UNKNOWN, SecretKind
 
 MENU = keys.DoAction("menu")
 BACK = keys.DoAction("back")

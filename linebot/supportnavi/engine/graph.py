@@ -16,7 +16,7 @@ from grandalf.graphs import Edge, Graph, Vertex
 from grandalf.layouts import SugiyamaLayout
 from grandalf.routing import route_with_lines
 
-from supportnavi.engine.model import Node, Route
+from supportnavi.engine.content import Node, Route
 
 FONT = "'Noto Sans JP','Hiragino Sans','Yu Gothic',Meiryo,sans-serif"
 FONT_SIZE = 13

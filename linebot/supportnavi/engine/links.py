@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import tldextract
 
-from supportnavi.engine.model import LINK_VERDICTS, LinkVerdict
 from supportnavi.engine.text import clean
+from supportnavi.engine.vocab import LINK_VERDICTS, LinkVerdict
 
 __all__ = ["LINK_VERDICTS", "Link", "LinkJudge", "LinkVerdict", "normalise"]
 # The worst verdict among several links is the one answered.

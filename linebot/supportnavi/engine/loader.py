@@ -16,27 +16,23 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from supportnavi.engine import phones, postback
+from supportnavi.engine.content import Fact, RichMenu, Route, SystemFile
 from supportnavi.engine.errors import LintError, ScenarioError
-from supportnavi.engine.links import LinkJudge
-from supportnavi.engine.model import (
+from supportnavi.engine.limits import (
     MAX_LABEL,
     MAX_NODE_BUBBLES,
     MAX_POSTBACK_DATA,
     MAX_QUICK_REPLIES,
     MAX_TEXT_UTF16,
     NAV_BUTTONS,
-    PHONE_KINDS,
-    REMINDER_KINDS,
     RICHMENU_LABEL_LINES,
     RICHMENU_LINE_CHARS,
-    Fact,
-    RichMenu,
-    Route,
-    Scenarios,
-    SystemFile,
 )
+from supportnavi.engine.links import LinkJudge
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.sensitive import SecretGuard
 from supportnavi.engine.text import fold
+from supportnavi.engine.vocab import PHONE_KINDS, REMINDER_KINDS
 from supportnavi.engine.yamllines import line_of
 from supportnavi.engine.yamllines import load as load_yaml
 

@@ -16,8 +16,9 @@ from phonenumbers import PhoneNumberMatcher
 __all__ = ["MAX_TRIES", "REGION", "Checked", "PhoneNumberMatcher", "check", "find", "judge",
            "normalise", "parse"]
 
-from supportnavi.engine.model import Fact, Verdict
+from supportnavi.engine.content import Fact
 from supportnavi.engine.text import clean
+from supportnavi.engine.vocab import Verdict
 
 REGION = "JP"
 # Long digit runs that are not phone numbers (order numbers, card numbers) are not read as one.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
 from supportnavi.engine.keys import Key, format_key, parse_key
-from supportnavi.engine.model import QuickReply
+from supportnavi.engine.outcome import QuickReply
 
 VERSION = "1"
 

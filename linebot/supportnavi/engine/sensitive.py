@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 from itertools import accumulate
 from typing import NamedTuple
 
-from supportnavi.engine.model import SecretKind, SecretWords
+from supportnavi.engine.content import SecretWords
 from supportnavi.engine.text import clean
+from supportnavi.engine.vocab import SecretKind
 
 # What may stand between the digit groups of one number, after NFKC (which has already made
 # full-width forms, U+3000 and NBSP plain): white space of any kind, dashes (「ー」 too: typed

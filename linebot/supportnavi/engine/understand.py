@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 from collections import OrderedDict
 
-from supportnavi.engine.model import UNKNOWN, Classifier, Guess, Scenarios, Understanding
+from supportnavi.engine.content import Understanding
+from supportnavi.engine.ports import Classifier, Guess
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.text import fold, normalize
+from supportnavi.engine.vocab import UNKNOWN
 
 
 def understand(scenarios: Scenarios, raw: str, classifier: Classifier | None) -> Guess:

@@ -6,8 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import cast, get_args
 from zoneinfo import ZoneInfo
 
+from supportnavi.engine.content import Fact
 from supportnavi.engine.hours import PushHours
-from supportnavi.engine.model import DatePlan, Fact
+from supportnavi.engine.ports import DatePlan
 from supportnavi.reminders.rules import (
     Days,
     Kind,

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from supportnavi.engine import keys, postback
-from supportnavi.engine.model import (
-    RICHMENU_COLUMNS,
-    RICHMENU_ROWS,
-    RichMenuIcon,
-    Scenarios,
-)
+from supportnavi.engine.content import RichMenuIcon
+from supportnavi.engine.limits import RICHMENU_COLUMNS, RICHMENU_ROWS
+from supportnavi.engine.scenarios import Scenarios
 
 WIDTH, HEIGHT = 2500, 1686  # LINE's large rich menu
 TAB_BAR = 250  # the tab bar's height; the tiles share the rest

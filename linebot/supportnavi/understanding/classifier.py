@@ -13,8 +13,9 @@ import threading
 
 import numpy as np
 
-from supportnavi.engine.model import UNKNOWN, Scenarios
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.text import normalize
+from supportnavi.engine.vocab import UNKNOWN
 from supportnavi.understanding import encoder
 
 # Chosen on our own held-out messages (tests/understanding/heldout.yaml), not on the dev set:

@@ -37,8 +37,8 @@ from supportnavi.admin.queries import (
     summary,
 )
 from supportnavi.admin.throttle import Throttle
+from supportnavi.engine.content import Route
 from supportnavi.engine.graph import svg as route_svg
-from supportnavi.engine.model import Route
 from supportnavi.reminders.rules import format_ja
 
 COOKIE = "supportnavi_admin"

@@ -1,0 +1,89 @@
+"""What `advance()` answers: the messages and their buttons, the steps for the history, the
+effects the service must apply to the person's reminders, and the new state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from supportnavi.engine.state import State
+from supportnavi.engine.vocab import QuickReplyKind, StepKind
+
+# --- effects: what the service must do to the person's reminders --------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: str
+    given: date
+    deadline: date
+    pushes: tuple[datetime, ...]
+
+
+@dataclass(frozen=True)
+class StopReminder:
+    kind: str
+    given: date
+
+
+@dataclass(frozen=True)
+class StopAll:
+    pass
+
+
+@dataclass(frozen=True)
+class SetWindow:
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Revive:
+    """After a new follow: keep (True) or drop (False) what was skipped while blocked."""
+
+    keep: bool
+
+
+Effect = Schedule | StopReminder | StopAll | SetWindow | Revive
+
+
+# --- outcome ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QuickReply:
+    """A button under a bubble. `date` opens LINE's date picker (YYYY-MM-DD bounds in
+    `initial`, `min`, `max`) and posts `data` back with the chosen date."""
+
+    label: str
+    kind: QuickReplyKind
+    data: str = ""
+    uri: str = ""
+    initial: str = ""
+    min: str = ""
+    max: str = ""
+
+
+@dataclass(frozen=True)
+class OutText:
+    text: str
+    quick_replies: tuple[QuickReply, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the step history: analytics and audit, never the words a person typed."""
+
+    kind: StepKind
+    route: str | None
+    node: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    messages: list[OutText]
+    steps: list[Step]
+    resolved: str  # what the input resolved to, e.g. "button:to:web_1" or "command:back"
+    effects: list[Effect] = field(default_factory=list)
+    # the input needs the person's reminders: load them into the Context and call again
+    needs_reminders: bool = False
