@@ -48,7 +48,7 @@ import httpx  # noqa: E402
 import webhook  # noqa: E402  (bench/webhook.py)
 from sqlalchemy import func, select  # noqa: E402
 
-from supportnavi.chat import BOT_USER_ID, sign  # noqa: E402
+from supportnavi.simulator.signing import BOT_USER_ID, sign  # noqa: E402
 from supportnavi.store.db import Database, as_utc  # noqa: E402
 from supportnavi.store.models import Outbox, ProcessedEvent, Reminder, User  # noqa: E402
 

@@ -59,7 +59,6 @@ sys.path[:0] = [str(ROOT / "linebot"), str(ROOT)]
 import aiohttp  # noqa: E402
 import httpx  # noqa: E402
 
-from supportnavi.chat import BOT_USER_ID, sign  # noqa: E402
 from supportnavi.engine import (  # noqa: E402
     Follow,
     Input,
@@ -72,6 +71,7 @@ from supportnavi.engine import (  # noqa: E402
 )
 from supportnavi.engine.ports import Context  # noqa: E402
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts  # noqa: E402
+from supportnavi.simulator.signing import BOT_USER_ID, sign  # noqa: E402
 from tests.support.db import pg_execute  # noqa: E402
 
 SECRET = "bench-channel-secret"

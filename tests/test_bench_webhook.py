@@ -12,8 +12,8 @@ from collections import Counter
 
 from sqlalchemy import select
 
-from supportnavi.chat import sign
 from supportnavi.settings import REPO_ROOT
+from supportnavi.simulator.signing import sign
 from supportnavi.store.models import StepRecord
 from tests.support.db import session_at
 from tests.support.line_spec import webhook_errors

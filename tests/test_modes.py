@@ -21,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from supportnavi.app import create_app
-from supportnavi.chat import FOLLOW, ChatClient
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.engine import OutText
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET, Settings
+from supportnavi.simulator.terminal import FOLLOW, ChatClient
 from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.mode import WrongDatabase

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from supportnavi.chat import FOLLOW, ChatClient
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+from supportnavi.simulator.terminal import FOLLOW, ChatClient
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:

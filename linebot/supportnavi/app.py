@@ -8,52 +8,26 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from supportnavi.admin.queries import Reader
+from supportnavi import compose
 from supportnavi.admin.throttle import Throttle
-from supportnavi.conversation.relay import Relay
-from supportnavi.conversation.service import ConversationService
-from supportnavi.engine import Scenarios, load_scenarios
-from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
-from supportnavi.reminders.dispatcher import Dispatcher, make_dispatcher
-from supportnavi.reminders.planner import KINDS, RulesPlanner, days_from_facts
 from supportnavi.richmenu.layout import plan
+from supportnavi.services import Services
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
-from supportnavi.store.db import Database
+from supportnavi.simulator.page import Simulator
 from supportnavi.store.mode import start_on
-from supportnavi.store.retention import Housekeeper, Retention
 from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
-from supportnavi.web.simulator import LocalOnly, Simulator
+from supportnavi.web.simulator import LocalOnly
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    settings: Settings
-    scenarios: Scenarios
-    db: Database
-    sender: LineSender
-    reader: WebhookReader
-    conversation: ConversationService
-    fake_line: FakeLine | None
-    dispatcher: Dispatcher | None = None  # None: `serve --no-dispatcher`
-    simulator: Simulator | None = None  # the /simulator page, in simulator mode
-    admin: Reader | None = None  # the dashboard's reads; None: SUPPORTNAVI_ADMIN_TOKEN unset
-    relay: Relay | None = None  # None: SUPPORTNAVI_RELAY=false
-    housekeeper: Housekeeper | None = None  # None: SUPPORTNAVI_HOUSEKEEPING=false
-    # wrong dashboard tokens, counted in this process; None: SUPPORTNAVI_ADMIN_TOKEN unset
-    admin_throttle: Throttle | None = None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -61,40 +35,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if (problem := settings.start_problem()) is not None:
         raise ValueError(problem)
     # Broken scenarios stop the start-up here, before a single request is accepted.
-    scenarios = load_scenarios(settings.scenarios_dir, reminder_kinds=KINDS)
+    scenarios = compose.scenarios(settings)
     fake_line = FakeLine() if settings.simulator_mode else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url,
-                      sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = compose.database(settings)
         try:  # before the relay or the dispatcher could send anything
             await start_on(db, settings.simulator_mode)
         except BaseException:
             await db.dispose()
             raise
-        sender = LineSender(
-            settings.effective_line_api_base_url(), settings.access_token,
-            timeout=settings.line_timeout_seconds,
-            max_connections=settings.dispatch_concurrency + 16,  # the dispatcher's, and replies
-        )
-        planner = RulesPlanner(settings.zone, days_from_facts(scenarios.facts))
+        sender = compose.sender(settings)
         # The similarity fallback for typed text: the encoder loads once per process, in a
         # thread, before the first request (1-2 s), not inside the first person's reply.
         classifier = ExampleClassifier.for_scenarios(scenarios)
         await asyncio.to_thread(classifier.load)
-        conversation = ConversationService(db, scenarios, sender, planner=planner,
-                                           classifier=classifier,
-                                           batch_max=settings.event_batch_max)
-        # a claim outlasts a page of sends: each row is a reply and maybe a push, at once
-        lease = timedelta(seconds=2 * settings.line_timeout_seconds + 10)
-        relay = (Relay(db, sender, grace=timedelta(seconds=settings.relay_grace_seconds),
-                       lease=lease) if settings.relay else None)
-        dispatcher = (make_dispatcher(db, sender, scenarios, settings)
+        conversation = compose.conversation(settings, db, scenarios, sender, classifier)
+        relay = compose.relay(settings, db, sender)
+        dispatcher = (compose.dispatcher(settings, db, sender, scenarios)
                       if settings.dispatcher else None)
-        housekeeper = (Housekeeper(db, Retention.days(settings.event_ids_days,
-                                                      settings.step_history_days))
-                       if settings.housekeeping else None)
+        housekeeper = compose.housekeeper(settings, db) if settings.housekeeping else None
         chat_page = (Simulator(fake_line, plan(scenarios),
                                settings.local_base_url() + "/callback", settings.channel_secret)
                      if fake_line is not None else None)
@@ -108,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             fake_line=fake_line,
             dispatcher=dispatcher,
             simulator=chat_page,
-            admin=Reader(db) if settings.admin_token else None,
+            admin=compose.reader(settings, db),
             relay=relay,
             housekeeper=housekeeper,
             admin_throttle=Throttle() if settings.admin_token else None,

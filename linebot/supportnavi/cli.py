@@ -28,13 +28,14 @@ richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_a
 app.add_typer(richmenu_app, name="richmenu")
 
 
-def _settings() -> Settings:
-    """Settings(), or exit 2 naming each setting that is wrong and why: a message for the
-    operator, not a traceback (and never the value, which may be a secret)."""
+def _settings(overrides: dict[str, str] | None = None) -> Settings:
+    """Settings() (with a command's flags over the environment), or exit 2 naming each setting
+    that is wrong and why: a message for the operator, not a traceback (and never the value,
+    which may be a secret)."""
     from pydantic import ValidationError
 
     try:
-        return Settings()
+        return Settings.model_validate(overrides or {})
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])
@@ -72,10 +73,10 @@ def _refuse_a_line_database(settings: Settings) -> None:
     """The simulator's check before its server starts: exit 2 on a LINE channel's database."""
     import asyncio
 
-    from supportnavi.store.db import Database
+    from supportnavi import compose
 
     async def check() -> None:
-        db = Database(settings.database_url)
+        db = compose.database(settings)
         try:
             await _start_on(db, settings)
         finally:
@@ -96,7 +97,8 @@ def reminders_dispatch(
     now: Annotated[
         str | None, typer.Option("--now", help="fix the clock (ISO 8601, with an offset)")
     ] = None,
-    interval: Annotated[float, typer.Option(help="seconds between passes")] = 15.0,
+    interval: Annotated[float | None, typer.Option(
+        help="seconds between passes (SUPPORTNAVI_DISPATCH_INTERVAL, 30, by default)")] = None,
 ) -> None:
     """Push due reminders: once, or every --interval seconds until stopped."""
     import asyncio
@@ -118,23 +120,20 @@ def reminders_dispatch(
             raise typer.Exit(2)
         fixed = fixed.astimezone(UTC)
 
-    async def run() -> None:
-        from supportnavi.engine import load_scenarios
-        from supportnavi.line.sender import LineSender
-        from supportnavi.reminders.dispatcher import make_dispatcher
-        from supportnavi.store.db import Database
+    every = interval if interval is not None else settings.dispatch_interval_seconds
 
-        db = Database(settings.database_url)
+    async def run() -> None:
+        from supportnavi import compose
+
+        db = compose.database(settings)
         try:  # the simulator's dispatcher never pushes a LINE channel's reminders
             await _start_on(db, settings)
         except BaseException:
             await db.dispose()
             raise
-        sender = LineSender(settings.effective_line_api_base_url(), settings.access_token,
-                            timeout=settings.line_timeout_seconds,
-                            max_connections=settings.dispatch_concurrency)
-        dispatcher = make_dispatcher(db, sender, load_scenarios(settings.scenarios_dir),
-                                     settings.model_copy(update={"workers": 1}))
+        sender = compose.sender(settings, replies=False)
+        dispatcher = compose.dispatcher(settings, db, sender, compose.scenarios(settings),
+                                        workers=1)
         # what start-up loaded stays: out of the collector's sight, a full collection (each a
         # pause in the sending, then a burst) no longer walks it (see create_app)
         gc.collect()
@@ -150,7 +149,7 @@ def reminders_dispatch(
                 )
                 if once:
                     return
-                await asyncio.sleep(interval)
+                await asyncio.sleep(every)
         finally:
             await sender.close()
             await db.dispose()
@@ -187,8 +186,7 @@ def db_prune(
     """Delete what is past its retention now (serve does this every hour by itself)."""
     from datetime import UTC, datetime
 
-    from supportnavi.store.db import Database
-    from supportnavi.store.retention import Housekeeper, Retention
+    from supportnavi import compose
 
     settings = _settings()
     at = datetime.fromisoformat(now) if now else datetime.now(UTC)
@@ -196,12 +194,9 @@ def db_prune(
         raise typer.BadParameter("--now needs an offset, e.g. 2026-12-05T09:00+09:00")
 
     async def run() -> None:
-        db = Database(settings.database_url,
-                      sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+        db = compose.database(settings)
         try:
-            keeper = Housekeeper(db, Retention.days(settings.event_ids_days,
-                                                    settings.step_history_days))
-            deleted = await keeper.run_once(at)
+            deleted = await compose.housekeeper(settings, db).run_once(at)
         finally:
             await db.dispose()
         typer.echo(" ".join(f"{table}={n}" for table, n in deleted.items()))
@@ -235,23 +230,19 @@ def serve(
 
     import uvicorn
 
+    from supportnavi import compose
     from supportnavi.engine.errors import ScenarioError
-    from supportnavi.engine.loader import load_scenarios
-    from supportnavi.reminders.planner import KINDS
 
-    if host is not None:
-        os.environ["HOST"] = host
-    if port is not None:
-        os.environ["PORT"] = str(port)
-    if not dispatcher:
-        os.environ["SUPPORTNAVI_DISPATCHER"] = "false"
-    if simulator:
-        os.environ["SUPPORTNAVI_SIMULATOR"] = "true"  # for create_app_from_env
-    settings = _settings()
+    # the flags, over the environment: read once, here
+    flags = {"HOST": host, "PORT": None if port is None else str(port),
+             "SUPPORTNAVI_DISPATCHER": None if dispatcher else "false",
+             "SUPPORTNAVI_SIMULATOR": "true" if simulator else None}
+    overrides = {name: value for name, value in flags.items() if value is not None}
+    settings = _settings(overrides)
     _logging(settings)
     _refuse_misconfigured(settings)
     try:
-        load_scenarios(settings.scenarios_dir, reminder_kinds=KINDS)
+        compose.scenarios(settings)
     except ScenarioError as exc:
         typer.echo(f"refusing to start: the scenarios are broken\n{exc}", err=True)
         raise typer.Exit(1) from exc
@@ -259,7 +250,6 @@ def serve(
         typer.echo("simulator mode keeps its fake LINE API in one process: using 1 worker",
                    err=True)
         workers = 1
-    os.environ["SUPPORTNAVI_WORKERS"] = str(workers)  # each worker's share of the rate limits
     if migrate:
         from supportnavi.migrate import upgrade
 
@@ -269,15 +259,23 @@ def serve(
         typer.echo(f"simulator mode: LINE calls go to the fake LINE API in this process. "
                    f"Open {settings.local_base_url()}/simulator, or chat with: supportnavi "
                    f"chat --url {settings.local_base_url()}", err=True)
-    if workers > 1:
-        _share_metrics()
     from supportnavi import logs
+    from supportnavi.app import create_app
 
     # one Config for every worker: what it believes of a proxy holds in each of them
-    uvicorn.run("supportnavi.app:create_app_from_env", factory=True, host=settings.host,
-                port=settings.port, workers=workers, log_level=settings.log_level.lower(),
-                log_config=logs.config(settings), proxy_headers=True,
-                forwarded_allow_ips=settings.forwarded_allow_ips)
+    common: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),
+        "log_config": logs.config(settings), "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips}
+    if workers == 1:
+        # the settings read above are the app's: nothing goes through the environment
+        uvicorn.run(create_app(settings.model_copy(update={"workers": 1})), **common)
+        return
+    # Workers are processes that read their settings as this one did: from the environment,
+    # given the same flags (and their share of the rate limits), before they start.
+    os.environ.update(overrides | {"SUPPORTNAVI_WORKERS": str(workers)})
+    _share_metrics()
+    uvicorn.run("supportnavi.app:create_app_from_env", factory=True, workers=workers, **common)
 
 
 def _share_metrics() -> None:
@@ -346,11 +344,11 @@ def classify() -> None:
     example."""
     import json
 
-    from supportnavi.engine.loader import load_scenarios
+    from supportnavi import compose
     from supportnavi.engine.understand import understand
     from supportnavi.understanding import ExampleClassifier
 
-    scenarios = load_scenarios(_settings().scenarios_dir)
+    scenarios = compose.scenarios(_settings())
     classifier = ExampleClassifier.for_scenarios(scenarios)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
@@ -376,10 +374,10 @@ def graph(
     ] = None,
 ) -> None:
     """Draw a route's state machine: Mermaid text, or a standalone SVG picture."""
+    from supportnavi import compose
     from supportnavi.engine.graph import mermaid, svg
-    from supportnavi.engine.loader import load_scenarios
 
-    scenarios = load_scenarios(_settings().scenarios_dir)
+    scenarios = compose.scenarios(_settings())
     if route not in scenarios.routes:
         typer.echo(f"no route {route!r}; known: {', '.join(sorted(scenarios.routes))}", err=True)
         raise typer.Exit(2)
@@ -402,7 +400,8 @@ def chat(
                             "does; SUPPORTNAVI_SIMULATOR=true too)")] = False,
 ) -> None:
     """Talk to the bot in the terminal, through the signed-webhook path."""
-    from supportnavi.chat import FOLLOW, ChatClient, follow_event, render
+    from supportnavi.simulator.signing import follow_event
+    from supportnavi.simulator.terminal import FOLLOW, ChatClient, render
 
     settings = _settings()
     if (half := settings.half_configured()) is not None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from supportnavi.chat import ChatClient
 from supportnavi.engine import keys, postback
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET
+from supportnavi.simulator.terminal import ChatClient
 from tests.browser.pages import AXE, admin_summary, funnel, log_in
 
 pytestmark = pytest.mark.browser

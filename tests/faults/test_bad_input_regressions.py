@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from supportnavi.chat import BOT_USER_ID
+from supportnavi.simulator.signing import BOT_USER_ID
 from tests.faults.checks import row_counts, snapshot
 from tests.support.line_spec import webhook_errors
 

@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from supportnavi.chat import BOT_USER_ID, sign
+from supportnavi.simulator.signing import BOT_USER_ID, sign
 from tests.faults.checks import row_counts
 from tests.faults.conftest import ThreadedBot
 from tests.support.line_spec import _spec, webhook_errors

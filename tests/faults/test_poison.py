@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from supportnavi.chat import BOT_USER_ID, sign
+from supportnavi.simulator.signing import BOT_USER_ID, sign
 from supportnavi.store.models import Reminder, StepRecord, User
 from tests.support.db import session_at
 from tests.support.line_user import SECRET, LineUser, reach, texts

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from supportnavi.chat import sign
 from supportnavi.settings import REPO_ROOT
+from supportnavi.simulator.signing import sign
 from tests.support.line_user import LineUser
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"

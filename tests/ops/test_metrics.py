@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from supportnavi.reminders.dispatcher import make_dispatcher
+from supportnavi import compose
 from tests.conftest import ACCESS_TOKEN, CHANNEL_SECRET
 from tests.support.line_user import LineUser, walk
 
@@ -66,8 +66,8 @@ async def test_metrics_count_events_latency_line_requests_and_reminders(bot):
             break
         await asyncio.sleep(0.02)
     await asyncio.sleep(0.1)
-    dispatcher = make_dispatcher(services.db, services.sender, services.scenarios,
-                                 services.settings)
+    dispatcher = compose.dispatcher(services.settings, services.db, services.sender,
+                                    services.scenarios)
     # the first push: three days before the end, at 9:00
     due = datetime.combine(TRIAL_END - timedelta(days=3), datetime.min.time(), TOKYO)
     due = due.replace(hour=9).astimezone(UTC)

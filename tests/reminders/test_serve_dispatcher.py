@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -88,11 +89,11 @@ def test_serve_turns_the_dispatcher_on_by_default_and_off_when_told(
     monkeypatch, tmp_path, args, expected
 ):
     ran: list[dict] = []
+    made: list[Settings] = []
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: ran.append(k))
-    # the command writes these for its workers; monkeypatch puts them back afterwards
+    monkeypatch.setattr("supportnavi.app.create_app", lambda settings: made.append(settings))
     for name in ("SUPPORTNAVI_DISPATCHER", "SUPPORTNAVI_WORKERS", "HOST", "PORT"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/serve.db")
     # a real channel's server: it needs no database before uvicorn starts
     monkeypatch.setenv("LINE_CHANNEL_SECRET", "s")
@@ -100,16 +101,18 @@ def test_serve_turns_the_dispatcher_on_by_default_and_off_when_told(
     result = CliRunner().invoke(cli.app, ["serve", "--no-migrate", *args])
     assert result.exit_code == 0, result.output
     assert len(ran) == 1
-    settings = Settings()
+    [settings] = made  # the app is made from what serve read, flags over the environment
     assert settings.dispatcher is expected
     assert settings.workers == 1
+    # and one worker needs nothing written to the environment
+    assert "SUPPORTNAVI_DISPATCHER" not in os.environ
 
 
 def test_each_worker_takes_its_share_of_the_rate(tmp_path):
-    from supportnavi.reminders.dispatcher import make_dispatcher
+    from supportnavi import compose
 
     settings = Settings(DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db",
                         SUPPORTNAVI_WORKERS=4)
-    d = make_dispatcher(None, None, None, settings)  # type: ignore[arg-type]
+    d = compose.dispatcher(settings, None, None, None)  # type: ignore[arg-type]
     assert (d.push_rate.limit, d.multicast_rate.limit) == (500, 50)
 

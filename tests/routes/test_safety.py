@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 import supportnavi.conversation.service as service_module
-from supportnavi.chat import sign
+from supportnavi.simulator.signing import sign
 from tests.routes.test_reminders import at_trial_remind
 from tests.support.db import every_row
 from tests.support.line_spec import request_errors

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from supportnavi.chat import BOT_USER_ID, sign
 from supportnavi.engine import keys, postback
+from supportnavi.simulator.signing import BOT_USER_ID, sign
 from tests.support.line_spec import webhook_errors
 
 if TYPE_CHECKING:

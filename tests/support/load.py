@@ -22,12 +22,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from supportnavi.chat import sign
 from supportnavi.engine import Follow, Input, Outcome, Postback, Scenarios, State, advance
 from supportnavi.engine.hours import PushHours
 from supportnavi.engine.outcome import SetWindow
 from supportnavi.engine.ports import Context
 from supportnavi.reminders.planner import RulesPlanner, days_from_facts
+from supportnavi.simulator.signing import sign
 from tests.support.line_user import SECRET, LineUser
 
 StepRow = tuple[str, str | None, str | None]  # kind, route, node

@@ -16,11 +16,11 @@ import httpx
 import pytest
 
 from supportnavi.app import create_app
-from supportnavi.chat import sign
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.richmenu.layout import IMAGES, plan
 from supportnavi.settings import SIMULATOR_CHANNEL_SECRET, Settings
 from supportnavi.simulator.fake_line import FakeLine
+from supportnavi.simulator.signing import sign
 from tests.conftest import Served, bot_settings
 from tests.support.line_spec import webhook_errors
 from tests.web.conftest import SimApp, SimPerson, said

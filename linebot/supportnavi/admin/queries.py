@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from supportnavi.engine import Scenarios
 from supportnavi.engine.content import Route
-from supportnavi.store.db import SQLITE_BUSY_TIMEOUT_MS, Database, as_utc
+from supportnavi.store.db import Database, as_utc
 from supportnavi.store.incidents import hour_of
 from supportnavi.store.models import Incident, Reminder, StepRecord, User
 
@@ -68,7 +68,7 @@ class Reader:
         self._engine = None
         if db.is_sqlite:
             self._engine = create_async_engine(
-                make_url(db.url), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+                make_url(db.url), connect_args={"timeout": db.busy_timeout_ms / 1000}
             )
             self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         else:

@@ -53,7 +53,7 @@ class Handled:
     and an incident to count once the webhook has answered, as (place, code)."""
 
     delivery: Delivery | None = None
-    incident: tuple[str, str] | None = None
+    incident: tuple[incidents.Place, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ class ConversationService:
         event = item.event
         assert event.user_key is not None
         user = batch.users[event.user_key]
-        incident = ("webhook", f"poison: {item.code}")
+        incident: tuple[incidents.Place, str] = ("webhook", f"poison: {item.code}")
         if event.input is None or user.status == "blocked":
             return Handled(incident=incident)
         try:

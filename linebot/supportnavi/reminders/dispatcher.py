@@ -40,7 +40,6 @@ from supportnavi.engine.hours import PushHours
 from supportnavi.metrics import DISPATCH_PASSES, REMINDERS
 from supportnavi.reminders.messages import render
 from supportnavi.reminders.rules import due_now
-from supportnavi.settings import Settings
 from supportnavi.store import incidents, repo
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Reminder, User
@@ -556,21 +555,6 @@ class Dispatcher:
                 .where(and_(Reminder.user_id == user_id, Reminder.status == "pending"))
                 .values(status="skipped", error=repo.BLOCKED)
             )
-
-
-def make_dispatcher(
-    db: Database, sender: Sender, scenarios: Scenarios, settings: Settings,
-) -> Dispatcher:
-    """A dispatcher configured from `Settings`; each of `serve --workers N` takes 1/N of the
-    rates, so that together they stay within the channel's limits."""
-    share = max(1, settings.workers)
-    return Dispatcher(
-        db, sender, scenarios, settings.zone,
-        push_rate=settings.push_rate / share, multicast_rate=settings.multicast_rate / share,
-        concurrency=settings.dispatch_concurrency,
-        quota_pause=timedelta(seconds=settings.quota_pause_seconds),
-        slowdown=timedelta(seconds=settings.rate_slowdown_seconds),
-    )
 
 
 def _claimed(m: Reminder) -> _Claimed:

@@ -31,6 +31,7 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.busy_timeout_ms = sqlite_busy_timeout_ms
         self._busy_timeout_s = sqlite_busy_timeout_ms / 1000
         # an error's message (and so a traceback in the logs) never carries the statement's
         # values: reply tokens, ids and message texts are parameters

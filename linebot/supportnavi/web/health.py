@@ -1,14 +1,15 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+
+from supportnavi.web.deps import ServicesDep
 
 router = APIRouter()
 
 
 @router.get("/healthz")
-async def healthz(request: Request) -> JSONResponse:
-    services = request.app.state.services
+async def healthz(services: ServicesDep) -> JSONResponse:
     try:
         await services.db.check()  # SQLite: can a write have the lock (reads go on regardless)
     except Exception as exc:  # the point of a health check is to say so, not to raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
@@ -20,15 +20,17 @@ from supportnavi.metrics import (  # noqa: F401 - re-exported for the routes tha
     WEBHOOK_SECONDS,
     registry,
 )
+from supportnavi.services import Services
 from supportnavi.store.models import Outbox, Reminder
+from supportnavi.web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 
-async def _from_database(request: Request) -> bytes:
+async def _from_database(services: Services) -> bytes:
     """Reminder rows by status and kind, reminders due now, replies not yet sent."""
-    db = request.app.state.services.db
+    db = services.db
     fresh = CollectorRegistry()
     up = Gauge("supportnavi_database_up", "1 when the database answered this scrape",
                registry=fresh)
@@ -63,6 +65,6 @@ async def _from_database(request: Request) -> bytes:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics(request: Request) -> Response:
-    body = generate_latest(registry()) + await _from_database(request)
+async def metrics(services: ServicesDep) -> Response:
+    body = generate_latest(registry()) + await _from_database(services)
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -17,8 +17,10 @@ from fastapi.responses import JSONResponse
 from supportnavi.conversation.events import Delivery
 from supportnavi.line.webhook import BadSignature, MalformedBody
 from supportnavi.metrics import EVENTS, WEBHOOK_REQUESTS, WEBHOOK_SECONDS, event_type
+from supportnavi.services import Services
 from supportnavi.store import incidents
 from supportnavi.store.group_commit import Held
+from supportnavi.web.deps import ServicesDep
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -30,16 +32,17 @@ def _answer(status: int, detail: str) -> JSONResponse:
 
 
 @router.post("/callback")
-async def callback(request: Request, background: BackgroundTasks) -> JSONResponse:
+async def callback(request: Request, background: BackgroundTasks,
+                   services: ServicesDep) -> JSONResponse:
     started = time.perf_counter()
     try:
-        return await _callback(request, background)
+        return await _callback(request, background, services)
     finally:
         WEBHOOK_SECONDS.observe(time.perf_counter() - started)
 
 
-async def _callback(request: Request, background: BackgroundTasks) -> JSONResponse:
-    services = request.app.state.services
+async def _callback(request: Request, background: BackgroundTasks,
+                    services: Services) -> JSONResponse:
     limit = services.settings.max_body_bytes
 
     declared = request.headers.get("content-length")

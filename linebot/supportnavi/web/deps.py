@@ -1,0 +1,18 @@
+"""The web layer's typed dependencies: every route reaches the services it uses through these,
+never through `request.app.state` itself (the FastAPI template's `deps.py`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from supportnavi.services import Services
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
