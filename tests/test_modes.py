@@ -30,6 +30,7 @@ from supportnavi.store.db import Database
 from supportnavi.store.mode import WrongDatabase
 from supportnavi.store.models import Meta, Outbox, Reminder, User
 from tests.conftest import bot_settings
+from tests.support.db import lock_user
 from tests.support.serve_run import ROOT, ServeProcess
 
 
@@ -84,7 +85,7 @@ async def _a_real_persons_work(db_url: str) -> tuple[str, str]:
     db = Database(db_url)
     try:
         async with db.transaction() as session:
-            user = await repo.lock_user(session, user_id, now)
+            user = await lock_user(session, user_id, now)
             user.push_start_hour, user.push_end_hour = 0, 24
             outbox_id = str(uuid.uuid4())
             session.add(Outbox(id=outbox_id, user_id=user_id, event_id="E1",

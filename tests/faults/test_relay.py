@@ -23,11 +23,10 @@ from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import OutText
 from supportnavi.line.sender import LineSender
 from supportnavi.simulator.fake_line import FakeLine
-from supportnavi.store import repo
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Outbox
 from tests.conftest import ACCESS_TOKEN
-from tests.support.db import session_at
+from tests.support.db import lock_user, session_at
 from tests.support.line_spec import request_errors
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # when the event committed
@@ -57,8 +56,8 @@ class Line:
                      messages=dump_messages(MESSAGES), created_at=created,
                      event_at=event_at)
         async with self.db.transaction() as session:
-            await repo.lock_user(session, user_id, created)
-            repo.add_outbox(session, row)
+            await lock_user(session, user_id, created)
+            session.add(row)
         return row
 
     async def state(self, row: Outbox) -> Outbox:

@@ -19,7 +19,7 @@ from supportnavi.reminders.rules import Plan, plan
 from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
-from tests.support.db import all_reminders
+from tests.support.db import all_reminders, lock_user
 from tests.support.line_spec import request_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -37,7 +37,7 @@ async def schedule(db_url: str, user_id: str, kind: str, given: date) -> list[st
     db = Database(db_url)
     try:
         async with db.transaction() as session:
-            await repo.lock_user(session, user_id, SCHEDULED_AT)
+            await lock_user(session, user_id, SCHEDULED_AT)
             rows = repo.add_reminders(session, user_id, kind, given, result.deadline,
                                       result.pushes, SCHEDULED_AT)
             return [r.retry_key for r in rows]
@@ -217,7 +217,7 @@ class _ChangesMindInFlight:
                 if self.change == "stop":
                     await repo.cancel_reminders(session, self.user_id)
                 else:
-                    await repo.skip_pending_reminders(session, self.user_id)
+                    await repo.block(session, self.user_id, datetime.now(UTC))
         if self.answer == 200:
             return SendResult(LineAnswer.OK, status=200)
         return SendResult(classify("push", self.answer, "LINE is busy"), status=self.answer,

@@ -18,7 +18,7 @@ from supportnavi.simulator.fake_line import MONTHLY_LIMIT_MESSAGE, RATE_LIMIT_ME
 from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.models import Reminder, User
-from tests.support.db import all_reminders
+from tests.support.db import all_reminders, lock_user
 from tests.support.line_spec import request_errors
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -49,7 +49,7 @@ async def schedule(db_url: str, users: list[str], kind: str, given: date) -> Non
     try:
         async with db.transaction() as session:
             for user_id in users:
-                await repo.lock_user(session, user_id, SCHEDULED_AT)
+                await lock_user(session, user_id, SCHEDULED_AT)
                 repo.add_reminders(session, user_id, kind, given, result.deadline,
                                    result.pushes, SCHEDULED_AT)
     finally:

@@ -19,6 +19,7 @@ from supportnavi.store import repo
 from supportnavi.store.db import Database
 from supportnavi.store.models import User
 from tests.conftest import Served, bot_settings
+from tests.support.db import lock_user
 from tests.support.line_spec import request_errors
 
 
@@ -29,7 +30,7 @@ async def due_now(db_url: str, user_id: str) -> str:
     db = Database(db_url)
     try:
         async with db.transaction() as session:
-            await repo.lock_user(session, user_id, now)
+            await lock_user(session, user_id, now)
             user = await session.get(User, user_id)
             assert user is not None
             user.push_start_hour, user.push_end_hour = 0, 24

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from sqlalchemy import inspect, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from supportnavi.store.db import Database
-from supportnavi.store.models import Base, Reminder
+from supportnavi.store.models import Base, Reminder, User
 
 # Every table of the models, for a test that empties the shared test PostgreSQL: a table added
 # later is emptied too, with no list to keep up.
@@ -64,3 +67,22 @@ async def every_row(db_url: str) -> str:
             return "\n".join(dump)
     finally:
         await engine.dispose()
+
+
+async def lock_user(session: AsyncSession, user_id: str, now: datetime) -> User:
+    """A person's row, made if new and held locked until the transaction ends, as the group
+    commit's `lock_users` does for many: for tests that write rows of their own."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(User)
+        .values(id=user_id, status="active", first_seen=now, last_seen=now)
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
+    user = (
+        await session.execute(
+            select(User).where(User.id == user_id).with_for_update().execution_options(
+                populate_existing=True
+            )
+        )
+    ).scalar_one()
+    return user

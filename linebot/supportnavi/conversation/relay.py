@@ -54,6 +54,7 @@ from supportnavi.conversation.ports import Sender
 from supportnavi.store import repo
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import Outbox
+from supportnavi.store.outbox import OutboxOutcome
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class _Row:
 @dataclass(frozen=True)
 class _Outcome:
     row: _Row
-    outcome: repo.OutboxOutcome
+    outcome: OutboxOutcome
     error: str | None = None
     retry_at: datetime | None = None
     drop_token: bool = False

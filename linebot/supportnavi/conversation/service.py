@@ -23,6 +23,7 @@ from supportnavi.store.batch import BatchStore, StateRow, UserRow, batch_store
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.group_commit import GroupCommit, ItemFailed
 from supportnavi.store.models import Reminder
+from supportnavi.store.outbox import OutboxOutcome
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class _Finished:
     rules of `repo.finish_outbox`, with `by_relay=False`)."""
 
     outbox_id: str
-    outcome: repo.OutboxOutcome
+    outcome: OutboxOutcome
     error: str | None
     reply_maybe_sent: bool | None = None
 
@@ -238,8 +239,7 @@ class ConversationService:
         user = batch.users[event.user_key]
         if event.type == "unfollow":
             user.status = "blocked"
-            await batch.store.set_user_status(user.id, "blocked", now)
-            await repo.skip_pending_reminders(session, event.user_key)
+            await repo.block(session, user.id, now)
             return Handled()
         if event.type == "follow" and user.status != "active":
             user.status = "active"
@@ -353,7 +353,7 @@ class ConversationService:
         if not result.ok:
             log.warning("delivery %s failed: %s %s", delivery.outbox_id, result.status,
                         result.error)
-        outcome: repo.OutboxOutcome = (
+        outcome: OutboxOutcome = (
             "sent" if result.ok else "retry" if result.retryable else "failed")
         # written with the next events' transaction (or alone after a moment), and awaited: a
         # delivery is over once it is marked

@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.conversation.events import RETRY_KEY_LIFETIME, LineAnswer, SendResult
@@ -547,14 +547,7 @@ class Dispatcher:
     async def _block_user(self, user_id: str, now: datetime) -> None:
         """LINE says this person can no longer be reached: mark them, skip their other pushes."""
         async with self.db.transaction() as session:
-            await session.execute(
-                update(User).where(User.id == user_id).values(status="blocked", blocked_at=now)
-            )
-            await session.execute(
-                update(Reminder)
-                .where(and_(Reminder.user_id == user_id, Reminder.status == "pending"))
-                .values(status="skipped", error=repo.BLOCKED)
-            )
+            await repo.block(session, user_id, now)
 
 
 def _claimed(m: Reminder) -> _Claimed:

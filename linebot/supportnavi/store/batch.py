@@ -23,19 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Boolean, Table, bindparam, func, insert, literal_column, select, update
+from sqlalchemy import Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.store.models import (
-    CLEARED_MESSAGES,
     ConversationState,
     Outbox,
     ProcessedEvent,
     StepRecord,
     User,
 )
+from supportnavi.store.outbox import params, transition
 
 USERS = cast(Table, User.__table__)
 STATES = cast(Table, ConversationState.__table__)
@@ -109,10 +109,6 @@ async def batch_store(session: AsyncSession) -> BatchStore:
 Finished = tuple[str, str, str | None, bool | None]
 
 
-def _finished(results: Sequence[Finished], outcome: str) -> list[tuple[str, str, bool | None]]:
-    return [(i, (e or "")[:255], maybe) for i, o, e, maybe in results if o == outcome]
-
-
 class _Rare:
     """Statements a few events need (a follow after blocking, a new push window): Core on the
     session, for both databases."""
@@ -136,11 +132,6 @@ def _core_statements() -> dict[str, Any]:
     user_columns = (USERS.c.id, USERS.c.status, USERS.c.push_start_hour, USERS.c.push_end_hour)
     upsert_user = pg_insert(USERS)
     upsert_state = pg_insert(STATES)
-    outbox_done = update(OUTBOX).where(OUTBOX.c.id == bindparam("b_id"))
-    outbox_not_relayed = outbox_done.where(OUTBOX.c.status == "pending",
-                                           OUTBOX.c.next_attempt_at.is_(None))
-    # NULL keeps what the row says (a push says nothing about the reply)
-    maybe = func.coalesce(bindparam("b_maybe", type_=Boolean), OUTBOX.c.reply_maybe_sent)
     return {
         "claim": pg_insert(PROCESSED).on_conflict_do_nothing(
             index_elements=["webhook_event_id"]).returning(PROCESSED.c.webhook_event_id),
@@ -160,18 +151,6 @@ def _core_statements() -> dict[str, Any]:
                   "version": STATES.c.version + upsert_state.excluded.version}),
         "steps": insert(STEPS),
         "outbox": insert(OUTBOX),
-        # the relay's rules (repo.finish_outbox): only a pending row changes, and a failure of
-        # the webhook's own try is written only while no relay has taken the row
-        "sent": outbox_done.where(OUTBOX.c.status == "pending").values(
-            attempts=OUTBOX.c.attempts + 1, status="sent", sent_at=bindparam("b_now"),
-            error=None, next_attempt_at=None, reply_maybe_sent=maybe,
-            messages=CLEARED_MESSAGES),
-        "retry": outbox_not_relayed.values(
-            attempts=OUTBOX.c.attempts + 1, error=bindparam("b_error"),
-            reply_maybe_sent=maybe),
-        "failed": outbox_not_relayed.values(
-            attempts=OUTBOX.c.attempts + 1, status="failed", error=bindparam("b_error"),
-            reply_maybe_sent=maybe, messages=CLEARED_MESSAGES),
         # the rows whose outcomes this transaction writes, locked first and in id order (as
         # the relay writes its own), so that the two never deadlock on them
         "lock_outbox": select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -237,13 +216,7 @@ class CoreBatch(_Rare):
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
         if results:
             await self._run("lock_outbox", {"ids": sorted({r[0] for r in results})})
-        if sent := _finished(results, "sent"):
-            await self._run("sent", [{"b_id": i, "b_now": now, "b_maybe": m}
-                                     for i, _, m in sent])
-        for outcome in ("retry", "failed"):
-            if rows := _finished(results, outcome):
-                await self._run(outcome, [{"b_id": i, "b_error": e, "b_maybe": m}
-                                          for i, e, m in rows])
+        await _finish_outboxes(self.session, results, now)
 
 
 # --- SQLite: the same statements, straight on aiosqlite -----------------------------------
@@ -346,31 +319,17 @@ class SqliteBatch(_Rare):
                        for k in _OUTBOX_COLUMNS) for r in rows])
 
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
-        # the relay's rules, as CoreBatch's statements say them
-        maybe = "reply_maybe_sent = COALESCE(?, reply_maybe_sent)"
-        cleared = self._json(CLEARED_MESSAGES)
-        if sent := _finished(results, "sent"):
-            at = self._when(now)
-            await self.db.executemany(
-                "UPDATE outbox SET attempts = attempts + 1, status = 'sent', sent_at = ?, "
-                f"error = NULL, next_attempt_at = NULL, {maybe}, messages = ? "
-                "WHERE id = ? AND status = 'pending'",
-                [(at, _bit(m), cleared, i) for i, _, m in sent])
-        not_relayed = "WHERE id = ? AND status = 'pending' AND next_attempt_at IS NULL"
-        if retry := _finished(results, "retry"):
-            await self.db.executemany(
-                f"UPDATE outbox SET attempts = attempts + 1, error = ?, {maybe} {not_relayed}",
-                [(e, _bit(m), i) for i, e, m in retry])
-        if failed := _finished(results, "failed"):
-            await self.db.executemany(
-                "UPDATE outbox SET attempts = attempts + 1, status = 'failed', error = ?, "
-                f"{maybe}, messages = ? {not_relayed}",
-                [(e, _bit(m), cleared, i) for i, e, m in failed])
+        await _finish_outboxes(self.session, results, now)
 
 
-def _bit(value: bool | None) -> int | None:
-    """A boolean as SQLite stores SQLAlchemy's Boolean."""
-    return None if value is None else int(value)
+async def _finish_outboxes(session: AsyncSession, results: Sequence[Finished],
+                           now: datetime) -> None:
+    """The webhook's own tries, by the outbox's one set of rules (store/outbox.py): the same
+    statements the relay runs, on either database."""
+    for outcome in ("sent", "retry", "failed"):
+        if rows := [params(i, now=now, error=e, reply_maybe_sent=m)
+                    for i, o, e, m in results if o == outcome]:
+            await session.execute(transition(outcome, by_relay=False), rows)
 
 
 def _processor(column_type: Any, dialect: Dialect) -> Callable[[Any], Any]:

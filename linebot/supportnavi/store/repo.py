@@ -1,80 +1,18 @@
-"""The queries the conversation service makes, one function each."""
+"""The queries of the conversation service, the relay and the dispatcher that the group
+commit's statements (store/batch.py) do not make: one function each."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Literal
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.store.db import as_utc
-from supportnavi.store.models import (
-    CLEARED_MESSAGES,
-    ConversationState,
-    Outbox,
-    ProcessedEvent,
-    Reminder,
-    StepRecord,
-    User,
-)
-
-
-async def lock_user(session: AsyncSession, user_id: str, now: datetime) -> User:
-    """Create the user's row if new, then hold it locked until the transaction ends.
-
-    Every event of one user takes this lock first, so that they are handled one at a time
-    across processes and machines: FOR UPDATE on PostgreSQL; on SQLite the transaction's
-    BEGIN IMMEDIATE already holds the database's write lock.
-    """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(User)
-        .values(id=user_id, status="active", first_seen=now, last_seen=now)
-        .on_conflict_do_nothing(index_elements=[User.id])
-    )
-    user = (
-        await session.execute(
-            select(User).where(User.id == user_id).with_for_update().execution_options(
-                populate_existing=True
-            )
-        )
-    ).scalar_one()
-    return user
-
-
-async def already_processed(session: AsyncSession, event_id: str) -> bool:
-    found = await session.get(ProcessedEvent, event_id, populate_existing=True)
-    return found is not None
-
-
-def mark_processed(
-    session: AsyncSession, event_id: str, user_id: str | None, event_type: str, now: datetime
-) -> None:
-    session.add(
-        ProcessedEvent(
-            webhook_event_id=event_id, user_id=user_id, event_type=event_type, processed_at=now
-        )
-    )
-
-
-async def load_state(session: AsyncSession, user_id: str) -> ConversationState | None:
-    return await session.get(ConversationState, user_id, populate_existing=True)
-
-
-def add_steps(session: AsyncSession, rows: list[StepRecord]) -> None:
-    session.add_all(rows)
-
-
-def add_outbox(session: AsyncSession, row: Outbox) -> None:
-    session.add(row)
-
-
-OutboxOutcome = Literal["sent", "retry", "failed"]
+from supportnavi.store.models import Outbox, Reminder, User
+from supportnavi.store.outbox import OutboxOutcome, params, transition
 
 
 async def finish_outbox(
@@ -82,31 +20,15 @@ async def finish_outbox(
     now: datetime, retry_at: datetime | None = None, by_relay: bool = False,
     drop_token: bool = False, reply_maybe_sent: bool | None = None,
 ) -> None:
-    """Write down how a try went. `retry`: LINE could not take it (5xx, 429, no answer), the
-    row stays pending for the relay, not before `retry_at`. `drop_token`: the reply token is
-    spent, so that only a push with the outbox id as its retry key may send the row from now on.
-    `reply_maybe_sent`: after a reply, whether one with this token may have reached LINE.
-
-    Only a pending row changes, so a late answer never undoes another try's `sent`. A try that
-    is not the relay's (the webhook's own) writes a failure only while no relay has taken the
-    row (next_attempt_at is NULL): from then on, the relay owns it."""
-    values: dict[str, Any] = {"attempts": Outbox.attempts + 1}
-    if outcome == "sent":
-        values.update(status="sent", sent_at=now, error=error[:255] if error else None,
-                      next_attempt_at=None, messages=CLEARED_MESSAGES)
-    elif outcome == "retry":
-        values.update(error=(error or "")[:255], next_attempt_at=retry_at)
-    else:
-        values.update(status="failed", error=(error or "")[:255], next_attempt_at=None,
-                      messages=CLEARED_MESSAGES)
-    if drop_token:
-        values["reply_token"] = None
-    if reply_maybe_sent is not None:
-        values["reply_maybe_sent"] = reply_maybe_sent
-    query = update(Outbox).where(Outbox.id == outbox_id, Outbox.status == "pending")
-    if outcome != "sent" and not by_relay:
-        query = query.where(Outbox.next_attempt_at.is_(None))
-    await session.execute(query.values(**values))
+    """Write down how a try went, by the rules of store/outbox.py. `retry`: LINE could not take
+    it (5xx, 429, no answer), the row stays pending for the relay, not before `retry_at`.
+    `drop_token`: the reply token is spent, so that only a push with the outbox id as its retry
+    key may send the row from now on. `reply_maybe_sent`: after a reply, whether one with this
+    token may have reached LINE."""
+    await session.execute(
+        transition(outcome, by_relay=by_relay, drop_token=drop_token),
+        params(outbox_id, now=now, error=error, retry_at=retry_at,
+               reply_maybe_sent=reply_maybe_sent))
 
 
 async def switch_outbox_to_push(session: AsyncSession, outbox_id: str) -> bool:
@@ -146,8 +68,12 @@ BLOCKED = "the person blocked the bot"
 MISSED = "missed while the person had blocked the bot"
 
 
-async def skip_pending_reminders(session: AsyncSession, user_id: str) -> None:
-    """The person blocked the bot: nothing more is pushed, and the rows stay, as skipped."""
+async def block(session: AsyncSession, user_id: str, now: datetime) -> None:
+    """The person blocked the bot (an unfollow, or LINE refusing a push to them): they are
+    marked so, and nothing more is pushed; their reminders stay, as skipped, for a new follow
+    to ask about. The one way a person is blocked, for the webhook and the dispatcher alike."""
+    await session.execute(
+        update(User).where(User.id == user_id).values(status="blocked", blocked_at=now))
     await session.execute(
         update(Reminder)
         .where(Reminder.user_id == user_id, Reminder.status == "pending")
