@@ -1,4 +1,7 @@
-"""The `supportnavi` command."""
+"""The `supportnavi` command: every subcommand, each a thin shell over compose.py and the parts
+it builds. One module on purpose, though over 450 lines: a command is its flags, its checks
+and a few calls, and each imports what it needs inside itself, so that `supportnavi --help`
+and `lint` start fast."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from supportnavi.reminders.dispatcher import Rate
+from supportnavi.reminders.rate import Rate
 
 
 @pytest.mark.parametrize("per_second", [2, 20, 200, 2000])

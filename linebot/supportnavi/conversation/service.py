@@ -1,3 +1,7 @@
+"""The conversation service: a webhook body's events through the group commit (each person's
+in order), `advance()` on each, the state, steps and answer written in the event's own
+transaction, and the answers sent after the commit."""
+
 from __future__ import annotations
 
 import asyncio

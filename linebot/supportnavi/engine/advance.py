@@ -1,4 +1,8 @@
-"""advance(): one input in, the next state and the bot's answer out. No I/O."""
+"""advance(): one input in, the next state and the bot's answer out. No I/O.
+
+Over 450 lines: `_Turn` is one turn's working state, and its parts (reading the input, what a
+key does, reminders, moving, drawing the buttons) all read and change it; the leaf concepts it
+uses live apart (keys, hours, outcome, ports, text)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,8 @@ a node nobody can reach, a node that strands the person, and LINE's own size lim
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from string import Formatter
 from typing import Any, TypeVar
 
 import yaml
@@ -31,6 +30,7 @@ from supportnavi.engine.limits import (
 from supportnavi.engine.links import LinkJudge
 from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.sensitive import SecretGuard
+from supportnavi.engine.templates import check_placeholders, fill_facts
 from supportnavi.engine.text import fold
 from supportnavi.engine.vocab import PHONE_KINDS, REMINDER_KINDS
 from supportnavi.engine.yamllines import line_of
@@ -39,9 +39,6 @@ from supportnavi.engine.yamllines import load as load_yaml
 FACTS_FILE = "facts.yaml"
 SYSTEM_FILE = "system.yaml"
 
-_TEMPLATE = re.compile(r"\{\{\s*([a-z0-9_]+)\s*(?:\|\s*([a-z]+)\s*)?\}\}")
-# A phone number typed straight into a scenario: it must be a fact, so that it is checked once.
-_RAW_PHONE = re.compile(r"(?<![\d{])(?:\+?81[-\s]?|0)\d{1,4}[-\s]\d{1,4}[-\s]\d{3,4}(?!\d)")
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -126,11 +123,11 @@ def check_scenarios(
     for route_id, route in routes.items():
         f = route_files[route_id]
         _check_route(f, route, routes)
-        filled[route_id] = _fill_model(f, route, facts)
+        filled[route_id] = _filled(f, route, facts)
     _check_system(system_file, system, routes, reminder_kinds)
     _check_placeholders(system_file, system, route_files, routes)
     _check_examples(route_files, routes, system_file, system)
-    system = _fill_model(system_file, system, facts)
+    system = _filled(system_file, system, facts)
     links = _check_safety(system_file, system, filled)
 
     if errors:
@@ -350,83 +347,6 @@ def _check_system(
         _check_label(f, label, ["labels", name])
 
 
-# The {placeholders} the engine fills, by where the text is: any other {name} would reach the
-# person as it is ({windw}), or fail the turn (str.format on a system text).
-NODE_PLACEHOLDERS = frozenset({"window", "number", "use", "link", "domain"})
-SYSTEM_PLACEHOLDERS: dict[tuple[str, ...], frozenset[str]] = {
-    ("texts", "revive_question"): frozenset({"count", "list"}),
-    ("texts", "remind_set"): frozenset({"name", "given", "deadline", "pushes", "window"}),
-    ("texts", "push_line"): frozenset({"at"}),
-    ("texts", "window_hours"): frozenset({"start", "end"}),
-    ("texts", "remind_again"): frozenset({"name", "given"}),
-    ("texts", "remind_past"): frozenset({"name", "given", "deadline"}),
-    ("texts", "remind_too_late"): frozenset({"name", "given", "deadline"}),
-    ("texts", "reminders_item"): frozenset({"n", "name", "deadline"}),
-    ("texts", "reminders_next"): frozenset({"next"}),
-    ("texts", "reminders_more"): frozenset({"count"}),
-    ("texts", "reminder_stopped"): frozenset({"name", "deadline"}),
-    ("texts", "menu_other"): frozenset({"label"}),
-    ("texts", "stale"): frozenset({"where"}),
-    ("labels", "stop_numbered"): frozenset({"n"}),
-    ("safety", "secret_warning"): frozenset({"name", "given"}),
-    ("reminders", "*", "text"): frozenset({"deadline"}),
-}
-
-
-# Texts the engine fills with str.format (a lone brace there fails the turn); the others are
-# filled by replacing each {name}.
-FORMATTED = ("texts", "labels")
-_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-
-
-def _placeholders(text: str, formatted: bool) -> tuple[list[str], str | None]:
-    """The {names} in a text (fact templates {{key}} left out), and, for a text filled by
-    str.format, what is malformed (a lone brace)."""
-    bare = _TEMPLATE.sub("", text)
-    if not formatted:
-        return _PLACEHOLDER.findall(bare), None
-    try:
-        return [name for _, name, _, _ in Formatter().parse(bare) if name is not None], None
-    except ValueError as exc:
-        return [], str(exc)
-
-
-def _allowed_in_system(path: tuple[str | int, ...]) -> frozenset[str]:
-    for pattern, names in SYSTEM_PLACEHOLDERS.items():
-        if len(pattern) <= len(path) and all(
-            p in ("*", q) for p, q in zip(pattern, path, strict=False)
-        ):
-            return names
-    return frozenset()
-
-
-def _check_placeholders(
-    system_file: _File, system: SystemFile, files: dict[str, _File], routes: dict[str, Route],
-) -> None:
-    def check(f: _File, text: str, path: tuple[str | int, ...], allowed: frozenset[str]) -> None:
-        names, malformed = _placeholders(text, formatted=path[0] in FORMATTED and f is system_file)
-        if malformed is not None:
-            f.error(f"a brace that opens no placeholder: {malformed} (write {{{{ and }}}} "
-                    "for a brace itself)", path)
-        for name in names:
-            if name not in allowed:
-                known = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none here"
-                f.error(f"unknown placeholder {{{name}}}: known {known}", path)
-
-    for route_id, route in routes.items():
-        def in_route(text: str, path: tuple[str | int, ...], f: _File = files[route_id]) -> str:
-            check(f, text, path, NODE_PLACEHOLDERS)
-            return text
-
-        _map_strings(route.model_dump(include={"nodes"}), (), in_route)
-
-    def in_system(text: str, path: tuple[str | int, ...]) -> str:
-        check(system_file, text, path, _allowed_in_system(path))
-        return text
-
-    _map_strings(system.model_dump(), (), in_system)
-
-
 def _check_safety(f: _File, system: SystemFile, routes: dict[str, Route]) -> LinkJudge:
     """The nodes that answer a number or a link typed anywhere must ask for one; each Amazon
     domain must be a registrable domain (amazon.co.jp, not www.amazon.co.jp)."""
@@ -469,54 +389,18 @@ def _check_richmenu(f: _File, richmenu: RichMenu, routes: dict[str, Route]) -> N
                         [*at, "label"])
 
 
-# --- fact templates ---------------------------------------------------------------------------
+def _filled(f: _File, model: M, facts: dict[str, Fact]) -> M:
+    """The model with every {{fact}} filled in, reporting what is wrong with its templates."""
+    data = fill_facts(model.model_dump(), facts, f.error)
+    return f.parse(type(model), data) or model
 
 
-def _fill_model(f: _File, model: M, facts: dict[str, Fact]) -> M:
-    """Replace every {{fact}} in every string of the model, reporting unknown keys."""
-    data = model.model_dump()
-    filled = _map_strings(data, (), lambda text, path: _fill_text(f, text, path, facts))
-    return f.parse(type(model), filled) or model
-
-
-def _map_strings(
-    value: Any, path: tuple[str | int, ...], fn: Callable[[str, tuple[str | int, ...]], str]
-) -> Any:
-    if isinstance(value, str):
-        return fn(value, path)
-    if isinstance(value, dict):
-        return {k: _map_strings(v, (*path, k), fn) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_map_strings(v, (*path, i), fn) for i, v in enumerate(value)]
-    return value
-
-
-def _fill_text(f: _File, text: str, path: Sequence[str | int], facts: dict[str, Fact]) -> str:
-    bare = phones.normalise(_TEMPLATE.sub("", text))
-    written = {m.group(0) for m in _RAW_PHONE.finditer(bare)}
-    written |= {m.raw_string for m in phones.PhoneNumberMatcher(bare, phones.REGION)}
-    for number in sorted(written):
-        f.error(f"phone number {number!r} written out: make it a fact in facts.yaml", path)
-
-    def replace(match: re.Match[str]) -> str:
-        key, flag = match.group(1), match.group(2)
-        fact = facts.get(key)
-        if fact is None:
-            f.error(f"unknown fact {{{{{key}}}}}", path)
-            return match.group(0)
-        if fact.status == "discontinued" and flag != "dead":
-            f.error(
-                f"fact {key!r} is discontinued: write {{{{{key}|dead}}}} where you warn about "
-                "it, and never offer it as working",
-                path,
-            )
-        if flag is not None and flag != "dead":
-            f.error(f"unknown template flag {flag!r} (only |dead)", path)
-        if flag == "dead" and fact.status != "discontinued":
-            f.error(f"fact {key!r} is {fact.status}, not discontinued: drop |dead", path)
-        return fact.value
-
-    return _TEMPLATE.sub(replace, text)
+def _check_placeholders(
+    system_file: _File, system: SystemFile, files: dict[str, _File], routes: dict[str, Route],
+) -> None:
+    for route_id, route in routes.items():
+        check_placeholders(route.model_dump(include={"nodes"}), "route", files[route_id].error)
+    check_placeholders(system.model_dump(), "system", system_file.error)
 
 
 def iter_texts(scenarios: Scenarios) -> Iterator[tuple[str, str]]:
