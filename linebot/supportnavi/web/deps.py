@@ -10,7 +10,9 @@ from fastapi import Depends, Request
 from supportnavi.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on every
+    # webhook (a sampling profile found it at 2% of the server's time)
     found: Services = request.app.state.services
     return found
 
