@@ -50,7 +50,7 @@ def advance(
     input needs the person's reminders and the context lacks them, the outcome only says so
     (`needs_reminders`): the caller loads them and calls again.
     """
-    turn = _Turn(scenarios, state.model_copy(deep=True), now, context or Context())
+    turn = _Turn(scenarios, state.copy_for_turn(), now, context or Context())
     try:
         if isinstance(event, Follow):
             return turn.follow()

@@ -4,6 +4,7 @@ the engine reads them."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -65,7 +66,7 @@ class Button(_Strict):
                              "<= 24, e.g. \"window:9-21\"; a window must start before it ends")
         return self
 
-    @property
+    @cached_property
     def key(self) -> keys.Key | None:
         """What the button's postback names, stable across edits that reorder buttons; None
         for a link, which posts nothing back."""

@@ -8,6 +8,7 @@ start a route) carry no node and are valid from anywhere. What a button does is 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode
 
@@ -24,7 +25,10 @@ class Tap:
     node: str | None = None
 
 
+@functools.lru_cache(maxsize=8192)
 def encode(tap: Tap) -> str:
+    """A button's data: the same for the same key and node, so drawn once (every answer draws
+    its buttons anew, and encoding was a good part of the engine's time)."""
     fields = {"v": VERSION, "k": format_key(tap.key)}
     if tap.route is not None and tap.node is not None:
         fields["r"] = tap.route

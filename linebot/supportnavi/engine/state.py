@@ -17,6 +17,11 @@ class State(BaseModel):
 
     MAX_STACK: int = Field(default=30, exclude=True, repr=False)
 
+    def copy_for_turn(self) -> State:
+        """A copy a turn may change: the stack's entries are tuples and the vars strings, so
+        new containers are enough (a deep copy was the engine's largest cost per event)."""
+        return self.model_copy(update={"stack": list(self.stack), "vars": dict(self.vars)})
+
 
 # --- inputs -------------------------------------------------------------------------------------
 
