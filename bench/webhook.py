@@ -496,11 +496,19 @@ class FreshDatabase:
 
 
 def start_bot(kind: str, fake_url: str, db: FreshDatabase | None, workers: int,
-              profile: Path | None) -> Process:
+              profile: Path | None, before: Path | None = None) -> Process:
     port = _free_port()
     env = _env(LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
                LINE_API_BASE_URL=fake_url, SUPPORTNAVI_LOG_LEVEL="warning")
-    if kind == "echo":
+    if kind == "before":
+        # another checkout's supportnavi (a git worktree of an older commit), on its own
+        # scenarios and migrations: the same load, measured in the same run
+        assert db is not None and before is not None
+        env.update(DATABASE_URL=db.url, SUPPORTNAVI_SCENARIOS=str(before / "scenarios"),
+                   PYTHONPATH=str(before.resolve() / "linebot"))
+        command = [sys.executable, "-m", "supportnavi", "serve", "--port", str(port),
+                   "--workers", str(workers)]
+    elif kind == "echo":
         command = [sys.executable, str(ROOT / "bench" / "echo_baseline.py"), "--port",
                    str(port), "--workers", str(workers)]
     else:
@@ -576,7 +584,7 @@ def bench_bot(kind: str, args: argparse.Namespace, fake: Process, simulator: Sim
     db = None if kind == "echo" else FreshDatabase(args.db)
     httpx.post(fake.url + "/_harness/reset", timeout=10).raise_for_status()
     profile = args.profile if kind == "supportnavi" else None
-    bot = start_bot(kind, fake.url, db, workers, profile)
+    bot = start_bot(kind, fake.url, db, workers, profile, args.before)
     population = Population(simulator, seed, args.batch_share)
     generator = Generator(bot.url, population)
     steps: list[StepResult] = []
@@ -694,8 +702,11 @@ def main() -> None:
                         help="bodies in flight in the capacity step")
     parser.add_argument("--batch-share", type=float, default=0.15,
                         help="share of bodies carrying 2-3 events of one person")
-    parser.add_argument("--bots", nargs="+", choices=["echo", "supportnavi"],
+    parser.add_argument("--bots", nargs="+", choices=["echo", "supportnavi", "before"],
                         default=["echo", "supportnavi"])
+    parser.add_argument("--before", type=Path, default=None,
+                        help="with --bots ... before: the checkout (a git worktree of an older "
+                             "commit) whose supportnavi runs as 'before'")
     parser.add_argument("--repeat", type=int, default=1, help="alternate the bots this often")
     parser.add_argument("--profile", type=Path, default=None,
                         help="py-spy profile of supportnavi's server: .svg flame graph, .json "
