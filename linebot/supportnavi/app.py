@@ -47,10 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await db.dispose()
             raise
         sender = compose.sender(settings)
-        # The similarity fallback for typed text: the encoder loads once per process, in a
-        # thread, before the first request (1-2 s), not inside the first person's reply.
+        # Reading typed text: the encoder, the analyser and the scenarios' readings load once
+        # per process, in a thread, before the first request (1-2 s), not inside a reply.
         classifier = ExampleClassifier.for_scenarios(scenarios)
-        await asyncio.to_thread(classifier.load)
+        await asyncio.to_thread(compose.warm_understanding, scenarios, classifier)
         conversation = compose.conversation(settings, db, scenarios, sender, classifier)
         relay = compose.relay(settings, db, sender)
         dispatcher = (compose.dispatcher(settings, db, sender, scenarios)

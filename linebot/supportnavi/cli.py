@@ -340,24 +340,31 @@ def lint(
 
 @app.command()
 def classify() -> None:
-    """Route each line of stdin as the bot would: one JSON line {"text","route","score"} each.
+    """Read each line of stdin as the bot reads it typed at the menu, and print one JSON line
+    each: {"text", "route", "node", "score", "kind", "candidates"}.
 
-    `route` is a route id or `unknown` (greetings and other companies' services included);
-    `score` is 1.0 for a name, example or keyword match, else the similarity to the nearest
-    example."""
+    The very code path of the bot (advance() on a person at the menu). `route` is the route
+    the bot takes the person to, or the first it offers when it asks (`kind` "ask", the others
+    in `candidates`), else null; `node` the branch, or null at a route's start; `kind` what
+    decided: secret, link, phone, command, menu_number, name, example, keywords, similar, ask,
+    greeting, other_service, unknown, empty; `score` 1.0 for words that match, else the
+    similarity to the nearest example."""
     import json
 
     from supportnavi import compose
-    from supportnavi.engine.understand import understand
+    from supportnavi.engine.understand import read_at_menu
     from supportnavi.understanding import ExampleClassifier
+    from supportnavi.understanding.reading import reading
 
-    scenarios = compose.scenarios(_settings())
+    settings = _settings()
+    scenarios = compose.scenarios(settings)
     classifier = ExampleClassifier.for_scenarios(scenarios)
+    planner = compose.planner(settings, scenarios)
     for line in sys.stdin:
         text = line.rstrip("\r\n")
-        guess = understand(scenarios, text, classifier)
-        sys.stdout.write(json.dumps({"text": text, "route": guess.route, "score": guess.score},
-                                    ensure_ascii=False) + "\n")
+        found = read_at_menu(scenarios, text, planner=planner, classifier=classifier,
+                             reader=reading)
+        sys.stdout.write(json.dumps({"text": text, **found}, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
 

@@ -14,6 +14,7 @@ from supportnavi.admin.queries import Reader
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
+from supportnavi.engine.interpret import lexicon
 from supportnavi.engine.ports import Classifier
 from supportnavi.line.sender import LineSender
 from supportnavi.reminders.dispatcher import Dispatcher
@@ -21,6 +22,7 @@ from supportnavi.reminders.planner import KINDS, RulesPlanner, days_from_facts
 from supportnavi.settings import Settings
 from supportnavi.store.db import Database
 from supportnavi.store.retention import Housekeeper, Retention
+from supportnavi.understanding.reading import reading
 
 # Requests to LINE in flight besides the dispatcher's: a body's replies go 16 at a time.
 REPLY_CONNECTIONS = 16
@@ -55,7 +57,16 @@ def conversation(
     classifier: Classifier | None,
 ) -> ConversationService:
     return ConversationService(db, scenarios, line, planner=planner(settings, scenarios),
-                               classifier=classifier, batch_max=settings.event_batch_max)
+                               classifier=classifier, batch_max=settings.event_batch_max,
+                               reader=reading)
+
+
+def warm_understanding(scenarios: Scenarios, classifier: Classifier) -> None:
+    """Everything reading typed text needs, loaded before the first message rather than inside
+    someone's reply: the encoder, the analyser's dictionary and the scenarios' readings."""
+    if hasattr(classifier, "load"):
+        classifier.load()
+    lexicon(scenarios, reading)
 
 
 def relay(settings: Settings, db: Database, line: LineSender) -> Relay | None:

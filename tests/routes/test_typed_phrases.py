@@ -1,5 +1,6 @@
-"""Typed phrases open the right route: what people write, not what the buttons say. Names and
-keywords decide most; the rest go to the sentence encoder's nearest example."""
+"""Typed phrases open the right route, or the branch of it they name: what people write, not
+what the buttons say. Names and keywords decide most; the rest go to the sentence encoder's
+nearest example."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from tests.support.line_user import texts
     [
         # account
         ("ログインできない", "ログインできないのですね"),
-        ("パスワードを忘れました", "ログインできないのですね"),
-        ("アカウントがロックされた", "ログインできないのですね"),
+        ("パスワードを忘れました", "【パスワードを作り直す】"),  # the branch it names
+        ("アカウントがロックされた", "本人確認を求められたときの案内です"),
         ("フィッシング詐欺かもしれません", "怪しいメールやSMSが届いたとき"),
-        ("怪しいSMSのリンクを押してしまった", "怪しいメールやSMSが届いたとき"),
+        ("怪しいSMSのリンクを押してしまった", "落ち着いて、順に進めれば大丈夫です"),
         ("２段階認証を設定したい", "怪しいメールやSMSが届いたとき"),
         ("Fire TVが動かない", "いちばん近い症状"),
         ("キンドルで本が読めない", "いちばん近い症状"),
@@ -30,13 +31,13 @@ from tests.support.line_user import texts
         # orders
         ("荷物が届かない", "荷物のことですね"),
         ("にもつが届かないです", "荷物のことですね"),
-        ("配達完了になってるのに無い", "荷物のことですね"),
+        ("配達完了になってるのに無い", "と出ているのに見当たらないときは"),
         ("返品したい", "返品・交換の案内です"),
         ("返品", "返品・交換の案内です"),  # a route's bare name opens it
         ("ログイン", "ログインできないのですね"),
         ("注文をキャンセルしたい", "注文のキャンセル・変更の案内です"),
-        ("受け取り拒否したい", "注文のキャンセル・変更の案内です"),
-        ("出品者から返事がこない", "マーケットプレイス出品者"),
+        ("受け取り拒否したい", "【受け取りを断るとき】"),
+        ("出品者から返事がこない", "出品者から返事がない、または話がまとまらないときは"),
         ("出品者から荷物が届かない", "マーケットプレイス出品者"),
         ("A-to-z保証", "マーケットプレイス出品者"),
         # no keyword: the nearest example decides

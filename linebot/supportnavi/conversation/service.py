@@ -123,6 +123,7 @@ class ConversationService:
         planner: Planner | None = None,
         classifier: Classifier | None = None,
         batch_max: int = 64,
+        reader: Callable[[str], str] | None = None,
     ) -> None:
         self.db = db
         self.scenarios = scenarios
@@ -130,6 +131,7 @@ class ConversationService:
         self.clock = clock
         self.planner = planner  # None: no reminders are offered
         self.classifier = classifier  # None: typed text is routed by names and keywords only
+        self.reader = reader  # how typed Japanese reads; None: as it is written
         self._commits: GroupCommit[_Item, Handled] = GroupCommit(
             db, self._commit, max_items=batch_max, name="conversation-writer",
             quarantine=self._quarantine, hold_key=_hold_key)
@@ -254,7 +256,7 @@ class ConversationService:
 
         state = _to_state(batch.states.get(user.id))
         context = Context(planner=self.planner, classifier=self.classifier,
-                          window=_window(user))
+                          reader=self.reader, window=_window(user))
         try:
             outcome = _advance(self.scenarios, state, event.input, now, context)
             if outcome.needs_reminders:

@@ -13,13 +13,24 @@ from phonenumbers import PhoneNumber
 from supportnavi.engine import keys, phones, postback
 from supportnavi.engine.content import Button, Node, Route
 from supportnavi.engine.hours import PushHours
+from supportnavi.engine.interpret import (
+    Candidate,
+    Screen,
+    Target,
+    lexicon,
+    on_screen,
+    plain,
+    route_for,
+    typed,
+)
 from supportnavi.engine.keys import Action, format_key
-from supportnavi.engine.limits import MAX_MESSAGES, MAX_QUICK_REPLIES, NAV_BUTTONS
+from supportnavi.engine.limits import MAX_LABEL, MAX_MESSAGES, MAX_QUICK_REPLIES, NAV_BUTTONS
 from supportnavi.engine.links import Link
 from supportnavi.engine.outcome import (
     Effect,
     Outcome,
     OutText,
+    Place,
     QuickReply,
     Revive,
     Schedule,
@@ -27,14 +38,14 @@ from supportnavi.engine.outcome import (
     Step,
     StopAll,
     StopReminder,
+    Understood,
 )
 from supportnavi.engine.ports import Context, ReminderInfo
 from supportnavi.engine.postback import global_reply
 from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.state import Follow, Input, OtherMessage, Postback, State, Text
-from supportnavi.engine.text import fold, small_number
-from supportnavi.engine.understand import understand
-from supportnavi.engine.vocab import UNKNOWN, SecretKind
+from supportnavi.engine.text import small_number
+from supportnavi.engine.vocab import SecretKind
 
 MENU = keys.DoAction("menu")
 BACK = keys.DoAction("back")
@@ -96,6 +107,7 @@ class _Turn:
         # Filled into {number} for this one answer; a typed number is never kept in the state.
         self.number: str | None = None
         self.link: Link | None = None  # likewise {link} and {domain}
+        self.understood: Understood | None = None  # what typed text was read as
         # The person's pending reminders as this turn leaves them (a stop removes one).
         self.pending: list[ReminderInfo] | None = (
             None if ctx.reminders is None else list(ctx.reminders)
@@ -151,62 +163,141 @@ class _Turn:
                 return action in ("menu", "help")
             case keys.Stop() | keys.Revive():
                 return True
+            case keys.Open(route, node):
+                return self._opens(route, node)
         return False
 
+    def _opens(self, route: str, node: str) -> bool:
+        """A branch typed words may open: one with words of its own."""
+        found = self.sc.routes.get(route)
+        spec = found.nodes.get(node) if found is not None else None
+        return spec is not None and bool(spec.examples or spec.keywords)
+
     def text(self, raw: str) -> Outcome:
+        """Typed text, read by the one interpreter (engine/interpret.py) in its order; what
+        decided is kept in `understood` (`supportnavi classify` prints it)."""
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
         # warning and goes no further; a link or a phone number anywhere gets its verdict.
         secret = self.sc.secrets.find(raw) if self.sc.secrets is not None else None
         if secret is not None:
+            self._understood("secret")
             return self._secret(secret)
         if self.sc.links is not None:
             link = self.sc.links.judge(raw)
             if link.verdict != "invalid":
+                self._understood("link")
                 return self._link_verdict(link)
         here = self._here()
         if here is None or here[1].input is None or here[1].input.kind != "phone":
             number = phones.find(raw)
             if number is not None:
+                self._understood("phone")
                 return self._phone_verdict(number)
-        typed = fold(raw)
-        if not typed:
+        read = self.ctx.reader or plain
+        lex = lexicon(self.sc, read)
+        text = typed(raw, read)
+        if not text.surface:
+            self._understood("empty", 0.0)
             return self._not_understood()
-        for action, words in self.system.commands.items():
-            if typed in {fold(w) for w in words}:
-                return self._do(keys.DoAction(action), f"command:{action}")
-        for reply in self._shown_replies():
-            if reply.kind == "postback" and fold(reply.label) == typed:
-                tap = postback.decode(reply.data)
-                if tap is not None:
-                    return self._do(tap.key, f"label:{format_key(tap.key)}")
+        on = on_screen(lex, text, self._screen(), read)
+        if on is not None:
+            self._understood(on.kind)
+            if on.kind == "command":
+                return self._do(keys.DoAction(on.detail), f"command:{on.detail}")
+            return self._do(on.detail, f"{on.kind}:{format_key(on.detail)}")
         if here is not None and here[1].remind is not None and self.ctx.planner is not None:
             given = self.ctx.planner.parse(here[1].remind, raw, self.now)
             if given is not None:
+                self._understood("date")
                 return self._schedule(here[1].remind, given, "text:date")
-            if any(c.isdigit() for c in typed):
+            if any(c.isdigit() for c in text.surface):
+                self._understood("bad_date", 0.0)
                 return self._bad_date("text:bad_date")
-        if here is not None and here[1].input is not None and any(c.isdigit() for c in typed):
+        if here is not None and here[1].input is not None and any(
+                c.isdigit() for c in text.surface):
+            self._understood("verdict")
             return self._verdict(raw)
-        choice = small_number(typed) if here is None else None
+        choice = small_number(text.surface) if here is None else None
         if choice is not None:
             menu = self.sc.menu_routes
             if 1 <= choice <= len(menu):
                 chosen = menu[choice - 1]
+                self._understood("menu_number")
                 return self._do(keys.Route(chosen), f"menu_number:{chosen}")
         # Where a node asks for a number or a link, the person is answering it: only their own
         # words (a name, an example, keywords) leave for another route, never a guess by
         # similarity; anything else is asked again.
         asking = here is not None and here[1].input is not None
-        guess = understand(self.sc, raw, None if asking else self.ctx.classifier)
-        if guess.how == "greeting":
-            return self._greeting(guess.reply)
-        if guess.route != UNKNOWN:
-            return self._do(keys.Route(guess.route), f"{guess.how}:{guess.route}")
-        if here is not None and here[1].input is not None:
+        classifier = None if asking else self.ctx.classifier
+        reading = route_for(lex, text, self.sc, classifier.rank if classifier else None)
+        self._understood(reading.kind, reading.score, reading.candidates)
+        if reading.kind == "greeting":
+            return self._greeting(reading.detail)
+        if reading.kind in ("name", "example", "keywords", "similar") and reading.target and not (
+                asking and reading.target == Target(self.state.route or "")):
+            # (words for the very route that asks, 「アマゾンから電話がきた」 where number_check
+            # asks for the number: the person is answering; ask again, clearly)
+            return self._open(reading.target, f"{reading.kind}:{reading.target.text}")
+        if asking:
             return self._verdict(raw)  # no digits and no route: ask again, clearly
+        if here is None and reading.kind == "ask":
+            return self._ask(reading.candidates, which=reading.detail == "which")
         if here is None:
-            return self._unknown(guess.how)
-        return self._not_understood()
+            return self._unknown(reading.kind)
+        # Inside a route an unclear sentence keeps the person where they are, with the screen's
+        # buttons; words of other routes add those as buttons too, where there is room.
+        return self._not_understood(reading.candidates if reading.kind == "ask" else ())
+
+    def _understood(self, kind: str, score: float = 1.0,
+                    candidates: tuple[Candidate, ...] = ()) -> None:
+        self.understood = Understood(kind, score, tuple(
+            Place(c.target.route, c.target.node) for c in candidates))
+
+    def _screen(self) -> Screen:
+        here = self._here()
+        if here is None:
+            return Screen()
+        return Screen(here[0], self.state.node, self._shown_replies())
+
+    def _open(self, target: Target, resolved: str) -> Outcome:
+        """Typed words named a route, or a branch of one: there, with 戻る back to where the
+        person was (and, for a branch, to its route's start first)."""
+        if target.node is None:
+            return self._do(keys.Route(target.route), resolved)
+        self._enter_target(target)
+        return self._done(resolved)
+
+    def _enter_target(self, target: Target) -> None:
+        route = self.sc.routes[target.route]
+        node = target.node or route.start
+        self._push_here()
+        if node != route.start and (self.state.route, self.state.node) != (route.id, route.start):
+            self.state.stack.append((route.id, route.start))
+        self._enter(route.id, node, push=False)
+
+    def _ask(self, candidates: tuple[Candidate, ...], *, which: bool = False) -> Outcome:
+        """Not sure which was meant: ask, with the candidates as buttons and the menu (a bare
+        「解約」: which of them; else: 「〇〇のご相談ですか？」 for the likeliest)."""
+        self.steps.append(Step("ask", None, None))
+        names = [self._target_name(c.target) for c in candidates]
+        texts = self.system.texts
+        self._say(texts.ask_which if which else texts.ask.format(first=names[0]))
+        replies = [self._candidate_reply(c) for c in candidates]
+        replies.append(global_reply(self.system.labels.menu, MENU))
+        self._attach(replies)
+        return self._done("ask:" + ",".join(c.target.text for c in candidates))
+
+    def _candidate_reply(self, candidate: Candidate) -> QuickReply:
+        target = candidate.target
+        return global_reply(self._target_name(target), keys.Route(target.route)
+                            if target.node is None else keys.Open(target.route, target.node))
+
+    def _target_name(self, target: Target) -> str:
+        route = self.sc.routes[target.route]
+        if target.node is None:
+            return self._menu_label(target.route)
+        node = route.nodes[target.node]
+        return (node.title or route.menu_label or route.title)[:MAX_LABEL]
 
     def other_message(self, kind: str) -> Outcome:
         self.steps.append(Step("other_message", self.state.route, self.state.node))
@@ -309,6 +400,8 @@ class _Turn:
                 self._stop(kind, given)
             case keys.Revive(keep):
                 self._revive(keep)
+            case keys.Open(route, node) if self._opens(route, node):
+                self._enter_target(Target(route, node))
             case _:
                 return self._stale("postback:unknown")
         return self._done(resolved)
@@ -670,13 +763,19 @@ class _Turn:
         self._show_menu()
         return self._done(f"text:{how}")
 
-    def _not_understood(self) -> Outcome:
+    def _not_understood(self, candidates: tuple[Candidate, ...] = ()) -> Outcome:
         self.steps.append(Step("unmatched", self.state.route, self.state.node))
         self._say(self.system.texts.not_understood)
-        self._attach(self._shown_replies())
+        replies = list(self._shown_replies())
+        for c in candidates:
+            if len(replies) >= MAX_QUICK_REPLIES:
+                break
+            if c.target.route != self.state.route:
+                replies.append(self._candidate_reply(c))
+        self._attach(replies)
         return self._done("text:unmatched")
 
     def _done(self, resolved: str) -> Outcome:
         assert 1 <= len(self.messages) <= MAX_MESSAGES, self.messages
         return Outcome(state=self.state, messages=self.messages, steps=self.steps,
-                       resolved=resolved, effects=self.effects)
+                       resolved=resolved, effects=self.effects, understood=self.understood)

@@ -121,6 +121,10 @@ class Node(_Strict):
     remind: str | None = None
     # A node that lists the person's pending reminders, each with a stop button.
     show: Literal["reminders"] | None = None
+    # What people type that names this branch of the route: typed, it opens this node
+    # directly (with 戻る to the route's start), as the route's own words open its start.
+    examples: list[str] = Field(default_factory=list)
+    keywords: list[list[str]] = Field(default_factory=list)
 
 
 class Route(_Strict):
@@ -134,6 +138,9 @@ class Route(_Strict):
     examples: list[str] = Field(default_factory=list)
     start: str
     nodes: dict[str, Node]
+    # A route whose steps cannot be undone (closing the account): opened by typing only on a
+    # confident match (a name, an example, keywords), else offered among the candidates.
+    confident_only: bool = False
 
 
 class Fact(_Strict):
@@ -169,6 +176,10 @@ class SystemTexts(_Strict):
     help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
     stale: str
     not_understood: str
+    # asking which route was meant: {first} is the first candidate's name
+    ask: str
+    # asking which of several a bare word could mean (「解約」)
+    ask_which: str
     # when the bot itself failed on what the person sent: an apology, then the menu
     trouble: str
     other_message: str
@@ -305,6 +316,14 @@ class Greeting(_Strict):
     reply: str = Field(min_length=1)
 
 
+class Ambiguous(_Strict):
+    """A word that could mean several routes (「解約」: Prime, a trial, an order, the account):
+    typed alone (or with the filler of a request), the bot asks which."""
+
+    words: list[str] = Field(min_length=1)
+    routes: list[str] = Field(min_length=2)
+
+
 class Understanding(_Strict):
     """Typed text that is no route: greetings, other companies, and what the bot can help with.
 
@@ -319,6 +338,10 @@ class Understanding(_Strict):
     other_services: list[str] = Field(default_factory=list)
     amazon_terms: list[str] = Field(default_factory=list)
     out_of_scope: list[str] = Field(default_factory=list)
+    ambiguous: list[Ambiguous] = Field(default_factory=list)
+    # はい and いいえ as people say them, where a screen asks yes or no
+    yes_words: list[str] = Field(default_factory=list)
+    no_words: list[str] = Field(default_factory=list)
 
 
 class SystemFile(_Strict):

@@ -13,7 +13,9 @@ The text forms are on people's phones already (in buttons sent days ago) and mus
 - `Remind(kind)`, `remind:trial_cancel`: the date picker of a node that offers a reminder;
 - `Stop(kind, given)`, `stop:trial_cancel:2026-12-05`: stops one reminder (a push, the list);
 - `Revive(keep)`, `revive:yes`: keep, or not, what was skipped while the person had blocked;
-- `Tab(alias)`, `tab:supportnavi-trouble`: the rich menu's tab (LINE switches it).
+- `Tab(alias)`, `tab:supportnavi-trouble`: the rich menu's tab (LINE switches it);
+- `Open(route, node)`, `open:prime_cancel.video_only`: opens a route at one of its branches
+  (a candidate the bot offers when it asks what was meant).
 """
 
 from __future__ import annotations
@@ -83,7 +85,13 @@ class Tab:
     alias: str
 
 
-Key = To | Route | DoAction | Menu | Do | Resolved | Remind | Stop | Revive | Tab
+@dataclass(frozen=True)
+class Open:
+    route: str
+    node: str
+
+
+Key = To | Route | DoAction | Menu | Do | Resolved | Remind | Stop | Revive | Tab | Open
 
 
 def format_key(key: Key) -> str:
@@ -108,6 +116,8 @@ def format_key(key: Key) -> str:
             return f"revive:{'yes' if keep else 'no'}"
         case Tab(alias):
             return f"tab:{alias}"
+        case Open(route, node):
+            return f"open:{route}.{node}"
 
 
 def parse_key(text: str) -> Key | None:
@@ -141,6 +151,9 @@ def parse_key(text: str) -> Key | None:
                 return None
         case "tab":
             return Tab(arg)
+        case "open":
+            route, _, node = arg.partition(".")
+            return Open(route, node) if route and node else None
     return None
 
 

@@ -275,25 +275,47 @@ def _reachable(route: Route, starts: list[str], *, forward: bool) -> set[str]:
 def _check_examples(
     files: dict[str, _File], routes: dict[str, Route], system_file: _File, system: SystemFile
 ) -> None:
-    """An example that reads, once folded, like another route's name or example, or like an
-    out-of-scope sentence, would send the same words two ways."""
+    """An example that reads, once folded, like another route's (or branch's) name or example,
+    or like an out-of-scope sentence, would send the same words two ways. A branch with words
+    of its own is offered as a button by its title when the bot asks, so the title must fit
+    one. An ambiguous word must name routes that exist."""
     seen: dict[str, str] = {}
     for route_id, route in routes.items():
         for name in (route.title, route.menu_label or route.title, *route.names):
             seen.setdefault(fold(name), route_id)
     for route_id, route in routes.items():
-        for i, example in enumerate(route.examples):
+        owned: list[tuple[str, list[str | int], str]] = [
+            (example, ["examples", i], route_id) for i, example in enumerate(route.examples)]
+        for node_id, node in route.nodes.items():
+            owned += [(example, ["nodes", node_id, "examples", i], f"{route_id}.{node_id}")
+                      for i, example in enumerate(node.examples)]
+            for i, group in enumerate(node.keywords):
+                if not any(fold(word) for word in group):
+                    files[route_id].error("a keyword group must hold words",
+                                          ["nodes", node_id, "keywords", i])
+            if (node.examples or node.keywords) and node.title is None:
+                files[route_id].error("a branch with words of its own needs a title (its "
+                                      "button when the bot asks)", ["nodes", node_id])
+        for example, where, target in owned:
             folded = fold(example)
             if not folded:
-                files[route_id].error("an example must hold words", ["examples", i])
-            elif seen.setdefault(folded, route_id) != route_id:
+                files[route_id].error("an example must hold words", where)
+            elif seen.setdefault(folded, target) != target:
                 files[route_id].error(f"example {example!r} reads like {seen[folded]!r}'s",
-                                      ["examples", i])
+                                      where)
     for i, sentence in enumerate(system.understanding.out_of_scope):
         folded = fold(sentence)
         if folded in seen:
             system_file.error(f"out-of-scope {sentence!r} reads like route {seen[folded]!r}'s",
                               ["understanding", "out_of_scope", i])
+    for i, vague in enumerate(system.understanding.ambiguous):
+        for j, route_id in enumerate(vague.routes):
+            if route_id not in routes:
+                system_file.error(f"ambiguous words lead to route {route_id!r}, which does not "
+                                  "exist", ["understanding", "ambiguous", i, "routes", j])
+        if len(vague.routes) > MAX_QUICK_REPLIES - 1:
+            system_file.error("an ambiguous word offers more routes than buttons fit",
+                              ["understanding", "ambiguous", i, "routes"])
 
 
 def _check_label(f: _File, label: str, where: Sequence[str | int]) -> None:

@@ -79,6 +79,24 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Place:
+    """A route, at its start (`node` None) or at one of its branches."""
+
+    route: str
+    node: str | None = None
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What typed text was read as: the kind that decided (engine/interpret.py's `Kind`), how
+    sure, and the places offered when the bot asked which was meant."""
+
+    kind: str
+    score: float = 0.0
+    candidates: tuple[Place, ...] = ()
+
+
+@dataclass(frozen=True)
 class Outcome:
     state: State
     messages: list[OutText]
@@ -87,3 +105,4 @@ class Outcome:
     effects: list[Effect] = field(default_factory=list)
     # the input needs the person's reminders: load them into the Context and call again
     needs_reminders: bool = False
+    understood: Understood | None = None  # typed text only

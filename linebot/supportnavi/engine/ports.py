@@ -4,6 +4,7 @@ plain values only, so that the engine stays pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
@@ -62,19 +63,12 @@ class Planner(Protocol):
 # The similarity fallback (a sentence encoder) lives in supportnavi.understanding; the service
 # hands the engine a Classifier, so that advance() stays pure and never loads a model.
 
-@dataclass(frozen=True)
-class Guess:
-    """A route id, or UNKNOWN, and how sure: 1.0 for a name, example or keyword match, the
-    similarity for the classifier's guess."""
-
-    route: str
-    score: float
-    how: Literal["greeting", "other_service", "name", "example", "keywords", "similar",
-                 "unknown"]
-    reply: str = ""  # for a greeting: what to answer
-
-
 class Classifier(Protocol):
+    def rank(self, text: str, most: int = 8) -> list[tuple[str, float]]:
+        """The targets (`route` or `route.node`, or UNKNOWN) of the examples most similar to
+        normalised text, each once, best first, with their similarity."""
+        ...
+
     def classify(self, text: str) -> tuple[str, float]:
         """The nearest route for normalised text, or UNKNOWN below the classifier's threshold,
         with its similarity."""
@@ -88,6 +82,8 @@ class Context:
 
     planner: Planner | None = None
     classifier: Classifier | None = None  # None: typed text is routed by names and keywords only
+    # how typed text reads (a morphological analyser); None: as it is written
+    reader: Callable[[str], str] | None = None
     window: PushHours = field(default_factory=PushHours)
     reminders: tuple[ReminderInfo, ...] | None = None  # pending, soonest first
     skipped: tuple[ReminderInfo, ...] | None = None  # stopped while the person had blocked us

@@ -26,9 +26,13 @@ THRESHOLD = 0.5
 
 
 def examples_of(scenarios: Scenarios) -> list[tuple[str, str]]:
-    """(route or UNKNOWN, sentence) for every example the classifier compares with."""
+    """(target, sentence) for every example the classifier compares with: a route's examples
+    lead to the route (`returns`), a branch's to it (`prime_cancel.video_only`), the
+    out-of-scope sentences to UNKNOWN."""
     pairs = [(route_id, text) for route_id, route in scenarios.routes.items()
              for text in route.examples]
+    pairs += [(f"{route_id}.{node_id}", text) for route_id, route in scenarios.routes.items()
+              for node_id, node in route.nodes.items() for text in node.examples]
     pairs += [(UNKNOWN, text) for text in scenarios.system.understanding.out_of_scope]
     return pairs
 
@@ -67,3 +71,19 @@ class ExampleClassifier:
     def classify(self, text: str) -> tuple[str, float]:
         route, score = self.nearest(text)
         return (route if score >= self.threshold else UNKNOWN), round(score, 4)
+
+    def rank(self, text: str, most: int = 8) -> list[tuple[str, float]]:
+        """The targets of the nearest examples, each once with its best similarity, best
+        first (at most `most`)."""
+        if self._vectors is None:
+            self.load()
+        assert self._vectors is not None
+        similarities = self._vectors @ encoder.encode([text])[0]
+        ranked: list[tuple[str, float]] = []
+        for index in np.argsort(-similarities):
+            label = self._routes[int(index)]
+            if all(label != seen for seen, _ in ranked):
+                ranked.append((label, float(similarities[index])))
+                if len(ranked) == most:
+                    break
+        return ranked
