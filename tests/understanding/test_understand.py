@@ -104,7 +104,7 @@ def _as_kana(text: str) -> str:
 
 def test_every_name_and_example_typed_in_kana_reaches_the_same_place(scenarios):
     missed = []
-    for text, route, node in _targets(scenarios):
+    for text, _route, _node in _targets(scenarios):
         written = at_menu(scenarios, text)
         kana = at_menu(scenarios, _as_kana(text))
         if (kana["route"], kana["node"]) != (written["route"], written["node"]):
@@ -114,10 +114,8 @@ def test_every_name_and_example_typed_in_kana_reaches_the_same_place(scenarios):
 
 def test_every_keyword_group_typed_in_kana_reaches_its_place(scenarios):
     missed = []
-    for route_id, route in scenarios.routes.items():
-        places = [(route.keywords, None)] + [(n.keywords, node_id)
-                                             for node_id, n in route.nodes.items()]
-        for groups, node in places:
+    for route in scenarios.routes.values():
+        for groups in [route.keywords, *(n.keywords for n in route.nodes.values())]:
             for group in groups:
                 written = at_menu(scenarios, " ".join(group))
                 if written["kind"] != "keywords":
