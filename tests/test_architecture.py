@@ -120,3 +120,21 @@ def test_no_module_of_the_package_imports_itself_round_a_circle():
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def _reads_app_state(source: str) -> bool:
+    return any(isinstance(node, ast.Attribute) and node.attr == "state"
+               and isinstance(node.value, ast.Attribute) and node.value.attr == "app"
+               for node in ast.walk(ast.parse(source)))
+
+
+def test_web_routes_reach_services_only_through_deps():
+    """`request.app.state` is read in one place, web/deps.py; every route takes ServicesDep."""
+    offenders = [p.name for p in (PACKAGE / "web").glob("*.py")
+                 if p.name != "deps.py" and _reads_app_state(p.read_text(encoding="utf-8"))]
+    assert offenders == []
+
+
+def test_the_app_state_finder_finds_a_read():
+    assert _reads_app_state("x = request.app.state.services")
+    assert not _reads_app_state("x = services.scenarios")

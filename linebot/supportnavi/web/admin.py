@@ -33,6 +33,7 @@ from supportnavi.admin.queries import (
     REMINDER_STATUSES,
     VISIT_DEFINITION,
     Funnel,
+    Reader,
     Summary,
     summary,
 )
@@ -40,6 +41,8 @@ from supportnavi.admin.throttle import Throttle
 from supportnavi.engine.content import Route
 from supportnavi.engine.graph import svg as route_svg
 from supportnavi.reminders.rules import format_ja
+from supportnavi.services import Services
+from supportnavi.web.deps import ServicesDep
 
 COOKIE = "supportnavi_admin"
 SESSION_SECONDS = 12 * 3600
@@ -81,12 +84,12 @@ def router() -> APIRouter:
         return page(request, "login.html", refusal.status, reason=refusal.reason,
                     failed=refusal.reason == WRONG, retry_after=refusal.retry_after)
 
-    async def refused(request: Request, *, json: bool) -> Response | None:
+    async def refused(request: Request, services: Services, *, json: bool) -> Response | None:
         """None when the request may see the dashboard; else the 404, 401 or 429 to answer."""
-        token = _token(request)
+        token = _token(services)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
-        verdict = await _verdict(request, token)
+        verdict = await _verdict(request, services, token)
         if verdict is None:
             return None
         if json:
@@ -95,28 +98,31 @@ def router() -> APIRouter:
         return login_page(request, verdict)
 
     @api.get("/admin", response_class=HTMLResponse)
-    async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := await refused(request, json=False)) is not None:
+    async def overview(
+        request: Request, services: ServicesDep, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
-        found = await _summary(request, days)
-        return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
+        found = await _summary(services, days)
+        return page(request, "overview.html", numbers=found, kinds=_kind_names(services))
 
     async def one_route(
-        request: Request, route_id: str, days: int
+        request: Request, services: Services, route_id: str, days: int
     ) -> Response | tuple[Summary, Route]:
         """A route's page and its picture: the token, the route, then the numbers."""
-        if (refusal := await refused(request, json=False)) is not None:
+        if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
-        scenarios = request.app.state.services.scenarios
+        scenarios = services.scenarios
         if route_id not in scenarios.routes:
             return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        return await _summary(request, days), scenarios.routes[route_id]
+        return await _summary(services, days), scenarios.routes[route_id]
 
     @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
     async def route_page(
-        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+        request: Request, services: ServicesDep, route_id: str,
+        days: int = Query(28, ge=1, le=MAX_DAYS),
     ) -> Response:
-        found = await one_route(request, route_id, days)
+        found = await one_route(request, services, route_id, days)
         if isinstance(found, Response):
             return found
         numbers, route = found
@@ -125,9 +131,10 @@ def router() -> APIRouter:
 
     @api.get("/admin/routes/{route_id}/graph.svg")
     async def route_graph(
-        request: Request, route_id: str, days: int = Query(28, ge=1, le=MAX_DAYS)
+        request: Request, services: ServicesDep, route_id: str,
+        days: int = Query(28, ge=1, le=MAX_DAYS),
     ) -> Response:
-        found = await one_route(request, route_id, days)
+        found = await one_route(request, services, route_id, days)
         if isinstance(found, Response):
             return found
         numbers, route = found
@@ -135,14 +142,16 @@ def router() -> APIRouter:
                         media_type="image/svg+xml", headers=HEADERS)
 
     @api.get("/admin/api/summary")
-    async def api_summary(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
-        if (refusal := await refused(request, json=True)) is not None:
+    async def api_summary(
+        request: Request, services: ServicesDep, days: int = Query(28, ge=1, le=MAX_DAYS)
+    ) -> Response:
+        if (refusal := await refused(request, services, json=True)) is not None:
             return refusal
-        return JSONResponse(_as_json(await _summary(request, days)), headers=HEADERS)
+        return JSONResponse(_as_json(await _summary(services, days)), headers=HEADERS)
 
     @api.post("/admin/login")
-    async def login(request: Request) -> Response:
-        token = _token(request)
+    async def login(request: Request, services: ServicesDep) -> Response:
+        token = _token(services)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
         body = b""
@@ -154,14 +163,14 @@ def router() -> APIRouter:
         typed = parse_qs(body.decode("utf-8", "replace")).get("token", [""])[0].strip()
         # From the check to the count, nothing awaits: checked before the form was read, a
         # burst of slow forms would all pass the check and all be compared.
-        throttle, address = _throttle(request), _address(request)
+        throttle, address = _throttle(services), _address(request)
         if (lockout := throttle.check(address)) is not None:
             return login_page(request, _Refused(lockout.reason, 429, lockout.retry_after))
         if not typed or not _same(typed, token):
             throttle.failed(address)
             return login_page(request, _Refused(WRONG))
         throttle.succeeded(address)
-        session_id = await sessions.open_session(request.app.state.services.db, datetime.now(UTC),
+        session_id = await sessions.open_session(services.db, datetime.now(UTC),
                                                  timedelta(seconds=SESSION_SECONDS))
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.set_cookie(
@@ -171,22 +180,22 @@ def router() -> APIRouter:
         return response
 
     @api.post("/admin/logout")
-    async def logout(request: Request) -> Response:
-        token = _token(request)
+    async def logout(request: Request, services: ServicesDep) -> Response:
+        token = _token(services)
         if token is None:
             return JSONResponse({"detail": OFF}, 404)
         # only a cookie the token signed names a session to end: nobody logs another out
         session_id = _session_id(request.cookies.get(COOKIE), token)
         if session_id is not None:
-            await sessions.end_session(request.app.state.services.db, session_id)
+            await sessions.end_session(services.db, session_id)
         response = RedirectResponse("/admin", 303, headers={"Cache-Control": "no-store"})
         response.delete_cookie(COOKIE, path="/admin", httponly=True, samesite="strict",
                                secure=request.url.scheme == "https")
         return response
 
     @api.get("/admin/static/admin.css")
-    async def stylesheet(request: Request) -> Response:
-        if _token(request) is None:
+    async def stylesheet(services: ServicesDep) -> Response:
+        if _token(services) is None:
             return JSONResponse({"detail": OFF}, 404)
         css = files("supportnavi.web").joinpath("static/admin.css").read_text(encoding="utf-8")
         return Response(css, media_type="text/css",
@@ -194,8 +203,8 @@ def router() -> APIRouter:
                                  "nosniff"})
 
     @api.api_route("/admin/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
-    async def elsewhere(request: Request, rest: str) -> Response:
-        detail = OFF if _token(request) is None else f"no page /admin/{rest}"
+    async def elsewhere(services: ServicesDep, rest: str) -> Response:
+        detail = OFF if _token(services) is None else f"no page /admin/{rest}"
         return JSONResponse({"detail": detail}, 404)
 
     return api
@@ -224,10 +233,15 @@ def _refusal_headers(status: int, retry_after: int | None) -> dict[str, str]:
     return {}
 
 
-def _throttle(request: Request) -> Throttle:
-    throttle: Throttle | None = request.app.state.services.admin_throttle
+def _throttle(services: Services) -> Throttle:
+    throttle: Throttle | None = services.admin_throttle
     assert throttle is not None, "made by the app whenever SUPPORTNAVI_ADMIN_TOKEN is set"
     return throttle
+
+
+def _reader(services: Services) -> Reader:
+    assert services.admin is not None, "made by the app whenever SUPPORTNAVI_ADMIN_TOKEN is set"
+    return services.admin
 
 
 def _address(request: Request) -> str | None:
@@ -236,9 +250,8 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client is not None else None
 
 
-def _token(request: Request) -> str | None:
-    token: str | None = request.app.state.services.settings.admin_token
-    return token
+def _token(services: Services) -> str | None:
+    return services.settings.admin_token
 
 
 def _same(given: str, token: str) -> bool:
@@ -261,14 +274,14 @@ def _session_id(cookie: str | None, token: str) -> str | None:
     return session_id if _same(cookie, _cookie(token, session_id)) else None
 
 
-async def _verdict(request: Request, token: str) -> _Refused | None:
+async def _verdict(request: Request, services: Services, token: str) -> _Refused | None:
     """None: let in. Otherwise why not, in a few words (never echoing what was sent)."""
     header = request.headers.get("authorization")
     if header is not None:
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given.strip():
             return _Refused("the Authorization header must be: Bearer <token>")
-        throttle, address = _throttle(request), _address(request)
+        throttle, address = _throttle(services), _address(request)
         if (lockout := throttle.check(address)) is not None:
             return _Refused(lockout.reason, 429, lockout.retry_after)
         if not _same(given.strip(), token):
@@ -282,7 +295,7 @@ async def _verdict(request: Request, token: str) -> _Refused | None:
     session_id = _session_id(cookie, token)
     if session_id is None:
         return _Refused("the session is not valid: log in again")
-    ends = await sessions.expires_at(request.app.state.services.admin, session_id)
+    ends = await sessions.expires_at(_reader(services), session_id)
     if ends is None:
         return _Refused("the session has ended (logged out): log in again")
     if ends <= datetime.now(UTC):
@@ -293,14 +306,13 @@ async def _verdict(request: Request, token: str) -> _Refused | None:
 # --- the numbers and their pictures ---------------------------------------------------------
 
 
-async def _summary(request: Request, days: int) -> Summary:
-    services = request.app.state.services
-    return await summary(services.admin, services.scenarios,
+async def _summary(services: Services, days: int) -> Summary:
+    return await summary(_reader(services), services.scenarios,
                          services.conversation.clock(), services.settings.zone, days)
 
 
-def _kind_names(request: Request) -> dict[str, str]:
-    reminders = request.app.state.services.scenarios.system.reminders
+def _kind_names(services: Services) -> dict[str, str]:
+    reminders = services.scenarios.system.reminders
     return {kind: text.name for kind, text in reminders.items()}
 
 
