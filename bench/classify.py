@@ -338,7 +338,9 @@ def main() -> None:
     }
     results = grouped(rows)
     if args.json:
-        print(json.dumps({"scores": {k: score(v) for k, v in results.items()}, **cost},
+        print(json.dumps({"sets": {name: str((DATA / f"{name}.yaml").relative_to(ROOT))
+                                   for name in SETS},
+                          "scores": {k: score(v) for k, v in results.items()}, **cost},
                          ensure_ascii=False))
     else:
         print("\n".join(table(results)))

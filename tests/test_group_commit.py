@@ -52,6 +52,11 @@ class Sender:
 class Exploding:
     """A classifier that breaks on one word: the engine raises for that event alone."""
 
+    def rank(self, text: str, most: int = 8) -> list[tuple[str, float]]:
+        if "boom" in text:
+            raise RuntimeError("the encoder broke")
+        return []
+
     def classify(self, text: str) -> tuple[str, float]:
         if "boom" in text:
             raise RuntimeError("the encoder broke")

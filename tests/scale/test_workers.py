@@ -149,5 +149,5 @@ async def test_four_workers_on_postgresql_handle_each_event_once_one_at_a_time(
     assert Counter(r["status"] for r in rows) == {"sent": REMINDERS}
     pushed = Counter(p for d in deliveries if d["status"] == 200 for p in d["to"])
     assert pushed == Counter({r["user_id"]: 1 for r in rows})
-    keys = Counter(d["retry_key"] for d in deliveries if d["status"] == 200)
-    assert max(keys.values()) == 1
+    retry_keys = Counter(d["retry_key"] for d in deliveries if d["status"] == 200)
+    assert max(retry_keys.values()) == 1
