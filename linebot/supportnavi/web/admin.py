@@ -39,6 +39,7 @@ from supportnavi.admin.queries import (
 from supportnavi.admin.throttle import Throttle
 from supportnavi.engine.content import Route
 from supportnavi.engine.graph import svg as route_svg
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.reminders.rules import format_ja
 
 COOKIE = "supportnavi_admin"
@@ -107,10 +108,10 @@ def router() -> APIRouter:
         """A route's page and its picture: the token, the route, then the numbers."""
         if (refusal := await refused(request, json=False)) is not None:
             return refusal
-        scenarios = request.app.state.services.scenarios
+        scenarios = request.app.state.services.scenarios  # one edition for the whole page
         if route_id not in scenarios.routes:
             return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        return await _summary(request, days), scenarios.routes[route_id]
+        return await _summary(request, days, scenarios), scenarios.routes[route_id]
 
     @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
     async def route_page(
@@ -293,9 +294,9 @@ async def _verdict(request: Request, token: str) -> _Refused | None:
 # --- the numbers and their pictures ---------------------------------------------------------
 
 
-async def _summary(request: Request, days: int) -> Summary:
+async def _summary(request: Request, days: int, scenarios: Scenarios | None = None) -> Summary:
     services = request.app.state.services
-    return await summary(services.admin, services.scenarios,
+    return await summary(services.admin, scenarios or services.scenarios,
                          services.conversation.clock(), services.settings.zone, days)
 
 
