@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from supportnavi import compose
 from supportnavi.admin.throttle import Throttle
-from supportnavi.edition import Live, on_sighup
+from supportnavi.edition import Live, ignore_sighup, on_sighup
 from supportnavi.line.webhook import WebhookReader
 from supportnavi.services import Services
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
@@ -152,5 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """The uvicorn factory for `serve --workers N`: each worker reads the environment."""
+    """The uvicorn factory for `serve --workers N`: each worker reads the environment. A
+    SIGHUP before its lifespan listens for one is ignored (a worker uvicorn starts again after
+    one died does not inherit `serve`'s)."""
+    ignore_sighup()
     return create_app(Settings())

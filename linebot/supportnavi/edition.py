@@ -36,6 +36,7 @@ from supportnavi.richmenu.layout import Menu
 log = logging.getLogger(__name__)
 
 VERSION_CHARS = 12  # of the files' SHA-256: what /healthz and the logs call an edition
+LOGGED_ERRORS = 10  # a broken change logs its first problems, not hundreds
 FIXED = "fixed"  # the version of an edition nobody watches (tests, one-off commands)
 
 
@@ -173,8 +174,10 @@ class Reloader:
             return False
         if isinstance(found, _Failed):
             self.live.error = found.errors[0]
-            log.error("scenarios %s not loaded (still serving %s): %s", found.version,
-                      self.live.current.version, "; ".join(found.errors))
+            more = len(found.errors) - LOGGED_ERRORS
+            log.error("scenarios %s not loaded (still serving %s): %s%s", found.version,
+                      self.live.current.version, "; ".join(found.errors[:LOGGED_ERRORS]),
+                      f"; and {more} more (`supportnavi lint` lists them)" if more > 0 else "")
             return False
         was = self.live.current.version
         self.live.swap(found)
@@ -187,6 +190,7 @@ class Reloader:
             now = stamp(self.directory)
             if now == self._stamp and not asked:
                 return None
+            changed = {entry[0] for entry in set(now) ^ set(self._stamp or ())}
             self._stamp = now
             version = version_of(self.directory)
             if version == self._tried:
@@ -197,8 +201,11 @@ class Reloader:
             self._tried = version
             scenarios, errors = self.load(self.directory)
             if errors or scenarios is None:
-                return _Failed(version, [str(e) for e in sorted(errors)]
-                               or ["no scenarios were loaded"])
+                # the changed files' problems first: a broken file also breaks what refers
+                # to it (a route that no longer parses is "missing" everywhere)
+                ordered = sorted(errors, key=lambda e: (Path(e.file).name not in changed, e))
+                return _Failed(version, [str(e) for e in ordered]
+                               or [f"{self.directory}:0: no scenarios were loaded"])
             try:
                 return self.build(scenarios, version)
             except Exception as exc:  # what lint cannot see (the rich menu's plan, encoding)
@@ -220,3 +227,10 @@ def on_sighup(action: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def ignore_sighup() -> None:
+    """Until a server listens for SIGHUP (on_sighup), one is ignored rather than the end of the
+    process (its default)."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
