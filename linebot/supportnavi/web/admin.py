@@ -99,8 +99,9 @@ def router() -> APIRouter:
     async def overview(request: Request, days: int = Query(28, ge=1, le=MAX_DAYS)) -> Response:
         if (refusal := await refused(request, json=False)) is not None:
             return refusal
-        found = await _summary(request, days)
-        return page(request, "overview.html", numbers=found, kinds=_kind_names(request))
+        scenarios = request.app.state.services.scenarios  # one edition for the whole page
+        found = await _summary(request, days, scenarios)
+        return page(request, "overview.html", numbers=found, kinds=_kind_names(scenarios))
 
     async def one_route(
         request: Request, route_id: str, days: int
@@ -300,8 +301,8 @@ async def _summary(request: Request, days: int, scenarios: Scenarios | None = No
                          services.conversation.clock(), services.settings.zone, days)
 
 
-def _kind_names(request: Request) -> dict[str, str]:
-    reminders = request.app.state.services.scenarios.system.reminders
+def _kind_names(scenarios: Scenarios) -> dict[str, str]:
+    reminders = scenarios.system.reminders
     return {kind: text.name for kind, text in reminders.items()}
 
 
