@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -30,6 +34,7 @@ from supportnavi.settings import REPO_ROOT
 from supportnavi.simulator.fake_line import FakeLine
 from tests.conftest import Bot, Served, bot_settings
 from tests.support.line_user import LineUser
+from tests.support.serve_run import ROOT, ServeProcess
 
 SCENARIOS = REPO_ROOT / "scenarios"
 SYSTEM = yaml.safe_load((SCENARIOS / "system.yaml").read_text(encoding="utf-8"))
@@ -251,3 +256,57 @@ async def test_a_swap_during_a_burst_loses_fails_and_doubles_nothing(
     texts = {r.body["messages"][0]["text"] for r in bot.fake.records
              if r.path.endswith("/reply")}
     assert "一時停止（版2）" in texts  # the new edition answered the last ones
+
+
+def _loaded(server: ServeProcess, version: str) -> None:
+    deadline = time.monotonic() + WITHIN
+    while f"scenarios {version} loaded" not in server.output():
+        assert time.monotonic() < deadline, server.output()[-3000:]
+        time.sleep(0.1)
+
+
+def test_reload_and_sighup_reach_a_one_process_server(
+    sqlite_template: Path, tmp_path: Path, scenarios_dir: Path
+) -> None:
+    """`serve` with one worker: the server itself takes the SIGHUP, from `supportnavi reload`
+    or from kill; each swap is in the log within 10 s, and the server never restarts."""
+    db = tmp_path / "serve.db"
+    shutil.copy(sqlite_template, db)
+    pidfile = tmp_path / "serve.pid"
+    server = ServeProcess(f"sqlite+aiosqlite:///{db}", "http://127.0.0.1:9",
+                          tmp_path / "serve.log", "--no-dispatcher",
+                          SUPPORTNAVI_SCENARIOS=str(scenarios_dir),
+                          SUPPORTNAVI_SCENARIOS_POLL="0", SUPPORTNAVI_PIDFILE=str(pidfile),
+                          SUPPORTNAVI_LOG_LEVEL="info", SUPPORTNAVI_LOG_FORMAT="text")
+    with server:
+        assert server.proc is not None and int(pidfile.read_text()) == server.proc.pid
+        say = lambda text: lambda r: r["nodes"]["start"]["say"].__setitem__(0, text)  # noqa: E731
+        _edit(scenarios_dir, "prime_pause.yaml", say("版2"))
+        done = subprocess.run([sys.executable, "-m", "supportnavi", "reload"], cwd=ROOT,
+                              env=server.env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        _loaded(server, version_of(scenarios_dir))
+        _edit(scenarios_dir, "prime_pause.yaml", say("版3"))
+        os.kill(server.proc.pid, signal.SIGHUP)
+        _loaded(server, version_of(scenarios_dir))
+        assert httpx.get(f"{server.url}/healthz", timeout=10).json()["scenarios"] == {
+            "version": version_of(scenarios_dir), "error": None}
+        assert server.proc.poll() is None
+    assert server.output().count("Application startup complete.") == 1
+    assert not pidfile.exists()
+
+
+def test_reload_says_why_when_there_is_no_server(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from supportnavi.cli import app
+
+    missing = CliRunner().invoke(app, ["reload", "--pidfile", str(tmp_path / "none.pid")])
+    assert missing.exit_code == 1 and "no pidfile" in missing.output
+    garbage = tmp_path / "garbage.pid"
+    garbage.write_text("not a pid\n")
+    assert CliRunner().invoke(app, ["reload", "--pidfile", str(garbage)]).exit_code == 1
+    stale = tmp_path / "stale.pid"
+    stale.write_text(f"{os.getpid()}\n")  # alive, but pytest, not a `supportnavi serve`
+    refused = CliRunner().invoke(app, ["reload", "--pidfile", str(stale)])
+    assert refused.exit_code == 1 and "not a running `supportnavi serve`" in refused.output

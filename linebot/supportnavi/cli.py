@@ -278,6 +278,7 @@ def serve(
     _write_pidfile(pidfile)
     try:
         if workers == 1:
+            _remove_pidfile_on_sigterm(pidfile)
             # the settings read above are the app's: nothing goes through the environment
             uvicorn.run(create_app(settings.model_copy(update={"workers": 1})), **common)
             return
@@ -332,6 +333,20 @@ def _write_pidfile(path: Path) -> None:
     except OSError as exc:  # reload then needs the pid by hand (kill -HUP); the bot still runs
         typer.echo(f"warning: could not write the pidfile {path} ({type(exc).__name__}): "
                    f"`supportnavi reload` will not find this server", err=True)
+
+
+def _remove_pidfile_on_sigterm(path: Path) -> None:
+    """uvicorn's server, after its graceful shutdown on SIGTERM, raises the signal again with
+    the handler it found: this one, which removes the pidfile, then dies of SIGTERM as the
+    default would (the `finally` after uvicorn.run never runs then)."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        _remove_pidfile(path)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _remove_pidfile(path: Path) -> None:
