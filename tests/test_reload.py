@@ -310,3 +310,30 @@ def test_reload_says_why_when_there_is_no_server(tmp_path: Path) -> None:
     stale.write_text(f"{os.getpid()}\n")  # alive, but pytest, not a `supportnavi serve`
     refused = CliRunner().invoke(app, ["reload", "--pidfile", str(stale)])
     assert refused.exit_code == 1 and "not a running `supportnavi serve`" in refused.output
+
+
+async def test_the_dispatcher_reads_the_edition_once_per_pass_and_follows_a_swap(
+    live_bot: Bot,
+) -> None:
+    """A reminder pushed after a swap says the new edition's text (what the last pass rendered
+    is not reused), from a dispatcher that reads the process's `Live`."""
+    from supportnavi.edition import Edition
+    from supportnavi.reminders.dispatcher import Dispatcher
+    from tests.reminders.test_dispatcher import TOKYO, jst, schedule
+
+    services = live_bot.app.state.services
+    await schedule(live_bot.db_url, "U" + "b" * 32, "trial_cancel", datetime(2026, 12, 5).date())
+    dispatcher = Dispatcher(services.db, services.sender, services.live, TOKYO)
+    assert (await dispatcher.run_once(jst(12, 2, 9, 0))).sent == 1
+    old = services.live.current
+    text = old.scenarios.system.reminders["trial_cancel"]
+    reminders = {**old.scenarios.system.reminders,
+                 "trial_cancel": text.model_copy(update={"text": "新しい版のお知らせ {deadline}"})}
+    system = old.scenarios.system.model_copy(update={"reminders": reminders})
+    services.live.swap(Edition(dataclasses.replace(old.scenarios, system=system), "v2",
+                               old.classifier, old.planner, old.menus))
+    assert (await dispatcher.run_once(jst(12, 5, 9, 0))).sent == 1
+    pushed = [r.body["messages"][0]["text"] for r in live_bot.fake.records
+              if r.path.endswith("/push")]
+    assert pushed[0].startswith(text.text.split("{")[0])
+    assert pushed[1].startswith("新しい版のお知らせ 12月5日")
