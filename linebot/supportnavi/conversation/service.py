@@ -92,6 +92,9 @@ class _Batch:
     store: BatchStore
     users: dict[str, UserRow]
     states: dict[str, StateRow]
+    # the scenarios (with their classifier and planner) every event of it is answered from:
+    # the edition served when the transaction began (edition.py)
+    edition: Edition
     saves: dict[str, int] = field(default_factory=dict)  # per person: events that saved state
     touched: set[str] = field(default_factory=set)  # people whose reminders changed here
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -213,7 +216,7 @@ class ConversationService:
         states = await store.load_states(
             [e.user_key for e in events if e.user_key and e.input is not None
              and e.event_id in fresh])
-        batch = _Batch(store, users, states)
+        batch = _Batch(store, users, states, edition)
         results: list[Handled] = []
         for index, item in enumerate(items):
             if isinstance(item, _Finished):
@@ -225,17 +228,15 @@ class ConversationService:
                 fresh.discard(item.event.event_id)  # a second copy here is a redelivery
                 try:
                     if isinstance(item, _Poisoned):
-                        results.append(self._apologise(batch, edition, item, now))
+                        results.append(self._apologise(batch, item, now))
                     else:
-                        results.append(await self._handle_one(session, batch, edition,
-                                                              item.event, now))
+                        results.append(await self._handle_one(session, batch, item.event, now))
                 except Exception as exc:
                     raise ItemFailed(index) from exc
         await batch.write(now)
         return results
 
-    def _apologise(self, batch: _Batch, edition: Edition, item: _Poisoned,
-                   now: datetime) -> Handled:
+    def _apologise(self, batch: _Batch, item: _Poisoned, now: datetime) -> Handled:
         """The poison event's place in the transaction: its id is recorded (claim_events did),
         nothing of it is kept, and the person gets an apology and the menu."""
         event = item.event
@@ -248,12 +249,11 @@ class ConversationService:
             state = _to_state(batch.states.get(user.id))
         except Exception:  # the stored state may be what fails: start from the menu
             state = State()
-        outcome = trouble(edition.scenarios, state)
+        outcome = trouble(batch.edition.scenarios, state)
         return Handled(self._record(batch, user, event, outcome, now), incident)
 
     async def _handle_one(
-        self, session: AsyncSession, batch: _Batch, edition: Edition, event: InboundEvent,
-        now: datetime,
+        self, session: AsyncSession, batch: _Batch, event: InboundEvent, now: datetime,
     ) -> Handled:
         assert event.user_key is not None
         user = batch.users[event.user_key]
@@ -269,6 +269,7 @@ class ConversationService:
             return Handled()
 
         state = _to_state(batch.states.get(user.id))
+        edition = batch.edition
         scenarios = edition.scenarios
         context = Context(planner=edition.planner, classifier=edition.classifier,
                           reader=self.reader, window=_window(user))
