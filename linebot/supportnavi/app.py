@@ -16,14 +16,13 @@ from fastapi.staticfiles import StaticFiles
 
 from supportnavi import compose
 from supportnavi.admin.throttle import Throttle
+from supportnavi.edition import Live, ignore_sighup, on_sighup
 from supportnavi.line.webhook import WebhookReader
-from supportnavi.richmenu.layout import plan
 from supportnavi.services import Services
 from supportnavi.settings import FAKE_LINE_PREFIX, Settings
 from supportnavi.simulator.fake_line import FakeLine
 from supportnavi.simulator.page import Simulator
 from supportnavi.store.mode import start_on
-from supportnavi.understanding import ExampleClassifier
 from supportnavi.web import admin, health, metrics, simulator, webhook
 from supportnavi.web.simulator import LocalOnly
 
@@ -34,8 +33,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if (problem := settings.start_problem()) is not None:
         raise ValueError(problem)
-    # Broken scenarios stop the start-up here, before a single request is accepted.
-    scenarios = compose.scenarios(settings)
+    # Broken scenarios stop the start-up here, before a single request is accepted (later
+    # changes are checked by the reloader, and a broken one is not loaded).
+    scenarios, version = compose.first_edition(settings)
     fake_line = FakeLine() if settings.simulator_mode else None
 
     @asynccontextmanager
@@ -49,19 +49,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sender = compose.sender(settings)
         # Reading typed text: the encoder, the analyser and the scenarios' readings load once
         # per process, in a thread, before the first request (1-2 s), not inside a reply.
-        classifier = ExampleClassifier.for_scenarios(scenarios)
-        await asyncio.to_thread(compose.warm_understanding, scenarios, classifier)
-        conversation = compose.conversation(settings, db, scenarios, sender, classifier)
+        # Every part reads the scenarios through `live`, which the reloader swaps.
+        live = Live(await asyncio.to_thread(compose.edition, settings, scenarios, version))
+        reloader = compose.reloader(settings, live)
+        conversation = compose.conversation(settings, db, live, sender)
         relay = compose.relay(settings, db, sender)
-        dispatcher = (compose.dispatcher(settings, db, sender, scenarios)
+        dispatcher = (compose.dispatcher(settings, db, sender, live)
                       if settings.dispatcher else None)
         housekeeper = compose.housekeeper(settings, db) if settings.housekeeping else None
-        chat_page = (Simulator(fake_line, plan(scenarios),
+        chat_page = (Simulator(fake_line, live,
                                settings.local_base_url() + "/callback", settings.channel_secret)
                      if fake_line is not None else None)
         app.state.services = Services(
             settings=settings,
-            scenarios=scenarios,
+            live=live,
+            reloader=reloader,
             db=db,
             sender=sender,
             reader=WebhookReader(settings.channel_secret),
@@ -83,6 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             pruning = asyncio.create_task(
                 housekeeper.run_forever(settings.housekeeping_interval_seconds),
                 name="housekeeping")
+        # scenario changes: a look every SUPPORTNAVI_SCENARIOS_POLL seconds, and at once on
+        # SIGHUP (`supportnavi reload`; `serve --workers N` passes it on to every worker)
+        reloading = asyncio.create_task(reloader.run_forever(), name="scenarios-reloader")
+        sighup = on_sighup(reloader.ask)
+        sighup.__enter__()
         dispatching = None
         if dispatcher is not None:
             dispatching = asyncio.create_task(
@@ -96,13 +103,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         mode = "simulator (fake LINE API in-process)" if fake_line else "LINE"
-        log.info("supportnavi ready: %s mode, %d routes, reminder dispatcher %s, relay %s",
-                 mode, len(scenarios.routes), "on" if dispatcher else "off",
-                 "on" if relay else "off")
+        log.info("supportnavi ready: %s mode, %d routes (scenarios %s), reminder dispatcher "
+                 "%s, relay %s", mode, len(scenarios.routes), version,
+                 "on" if dispatcher else "off", "on" if relay else "off")
         try:
             yield
         finally:
-            for task in (dispatching, relaying, pruning):
+            sighup.__exit__(None, None, None)
+            for task in (reloading, dispatching, relaying, pruning):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -144,5 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def create_app_from_env() -> FastAPI:
-    """The uvicorn factory for `serve --workers N`: each worker reads the environment."""
+    """The uvicorn factory for `serve --workers N`: each worker reads the environment. A
+    SIGHUP before its lifespan listens for one is ignored (a worker uvicorn starts again after
+    one died does not inherit `serve`'s)."""
+    ignore_sighup()
     return create_app(Settings())

@@ -234,8 +234,12 @@ def serve(
     import uvicorn
 
     from supportnavi import compose
+    from supportnavi.edition import ignore_sighup
     from supportnavi.engine.errors import ScenarioError
 
+    # A SIGHUP means "reload the scenarios" (`supportnavi reload`): until the app listens
+    # for it, it is ignored, not the end of the process (the workers inherit this)
+    ignore_sighup()
     # the flags, over the environment: read once, here
     flags = {"HOST": host, "PORT": None if port is None else str(port),
              "SUPPORTNAVI_DISPATCHER": None if dispatcher else "false",
@@ -270,15 +274,150 @@ def serve(
         "host": settings.host, "port": settings.port, "log_level": settings.log_level.lower(),
         "log_config": logs.config(settings), "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips}
-    if workers == 1:
-        # the settings read above are the app's: nothing goes through the environment
-        uvicorn.run(create_app(settings.model_copy(update={"workers": 1})), **common)
-        return
-    # Workers are processes that read their settings as this one did: from the environment,
-    # given the same flags (and their share of the rate limits), before they start.
-    os.environ.update(overrides | {"SUPPORTNAVI_WORKERS": str(workers)})
-    _share_metrics()
-    uvicorn.run("supportnavi.app:create_app_from_env", factory=True, workers=workers, **common)
+    pidfile = settings.pidfile_path()
+    _write_pidfile(pidfile)
+    try:
+        if workers == 1:
+            _remove_pidfile_on_sigterm(pidfile)
+            # the settings read above are the app's: nothing goes through the environment
+            uvicorn.run(create_app(settings.model_copy(update={"workers": 1})), **common)
+            return
+        # Workers are processes that read their settings as this one did: from the
+        # environment, given the same flags (and their share of the rate limits), before they
+        # start.
+        os.environ.update(overrides | {"SUPPORTNAVI_WORKERS": str(workers)})
+        _share_metrics()
+        _run_workers(uvicorn.Config("supportnavi.app:create_app_from_env", factory=True,
+                                    workers=workers, **common))
+    finally:
+        _remove_pidfile(pidfile)
+
+
+def _run_workers(config: Any) -> None:
+    """uvicorn.run's supervisor for `--workers N`, but a SIGHUP is passed on to every worker,
+    each of which reloads the scenarios (edition.py): uvicorn's own answer to SIGHUP replaces
+    every worker, a restart of each (seconds of loading, its dispatcher and relay stopped)."""
+    import contextlib
+    import logging
+    import os
+    import signal
+
+    from uvicorn.supervisors import Multiprocess
+
+    log = logging.getLogger("uvicorn.error")
+
+    class Workers(Multiprocess):
+        def handle_hup(self) -> None:
+            log.info("Received SIGHUP: every worker reloads the scenarios.")
+            for process in self.processes:
+                if process.pid is not None:
+                    # one that just died: its replacement loads the files anew
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(process.pid, signal.SIGHUP)
+
+    sock = config.bind_socket()
+    try:
+        Workers(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+
+
+def _write_pidfile(path: Path) -> None:
+    """Where `supportnavi reload` finds this server: its main process, which passes a SIGHUP
+    on to its workers."""
+    import os
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{os.getpid()}\n", encoding="ascii")
+    except OSError as exc:  # reload then needs the pid by hand (kill -HUP); the bot still runs
+        typer.echo(f"warning: could not write the pidfile {path} ({type(exc).__name__}): "
+                   f"`supportnavi reload` will not find this server", err=True)
+
+
+def _remove_pidfile_on_sigterm(path: Path) -> None:
+    """uvicorn's server, after its graceful shutdown on SIGTERM, raises the signal again with
+    the handler it found: this one, which removes the pidfile, then dies of SIGTERM as the
+    default would (the `finally` after uvicorn.run never runs then)."""
+    import signal
+
+    def handler(signum: int, frame: object) -> None:
+        _remove_pidfile(path)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def _remove_pidfile(path: Path) -> None:
+    import os
+
+    try:
+        if path.read_text(encoding="ascii").strip() == str(os.getpid()):
+            path.unlink()
+    except (OSError, ValueError):
+        pass
+
+
+@app.command()
+def reload(
+    pidfile: Annotated[Path | None, typer.Option(
+        help="the server's pidfile (default: SUPPORTNAVI_PIDFILE, else var/serve-$PORT.pid)"
+    )] = None,
+) -> None:
+    """Ask the running `serve` to load the scenario files now, instead of at its next look
+    (SUPPORTNAVI_SCENARIOS_POLL): a SIGHUP to the process in its pidfile, which every worker
+    gets. A change that fails `lint` is not loaded: /healthz's `scenarios.error` says why."""
+    import os
+    import signal
+
+    from supportnavi.edition import version_of
+
+    settings = _settings()
+    path = pidfile or settings.pidfile_path()
+    try:
+        pid = int(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        typer.echo(f"no pidfile at {path}: is `supportnavi serve` running here, with the same "
+                   f"PORT (or SUPPORTNAVI_PIDFILE)?", err=True)
+        raise typer.Exit(1) from None
+    except (OSError, ValueError):
+        typer.echo(f"{path} holds no process id", err=True)
+        raise typer.Exit(1) from None
+    if not _is_serve(pid):
+        typer.echo(f"process {pid} of {path} is not a running `supportnavi serve` (a stale "
+                   f"pidfile?)", err=True)
+        raise typer.Exit(1)
+    try:
+        os.kill(pid, signal.SIGHUP)
+    except ProcessLookupError:
+        typer.echo(f"process {pid} of {path} is gone (a stale pidfile)", err=True)
+        raise typer.Exit(1) from None
+    except PermissionError:
+        typer.echo(f"not allowed to signal process {pid}: run as the server's user", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"asked server {pid} to reload; the files are version "
+               f"{version_of(settings.scenarios_dir)} (/healthz: scenarios.version, .error)")
+
+
+def _is_serve(pid: int) -> bool:
+    """Is `pid` alive and a `supportnavi serve` (by its command line, where /proc says it)?"""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, someone else's: os.kill says so next
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists():
+        return True  # no /proc: trust the pidfile
+    try:
+        words = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return True
+    return any(b"supportnavi" in w for w in words) and b"serve" in words
 
 
 def _share_metrics() -> None:

@@ -9,19 +9,25 @@ Building only: what starts tasks and closes resources is the lifespan's, or the 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from supportnavi.admin.queries import Reader
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
+from supportnavi.edition import Edition, Live, Reloader, version_of
 from supportnavi.engine import Scenarios, load_scenarios
+from supportnavi.engine.errors import LintError
 from supportnavi.engine.interpret import lexicon
+from supportnavi.engine.loader import check_scenarios
 from supportnavi.engine.ports import Classifier
 from supportnavi.line.sender import LineSender
 from supportnavi.reminders.dispatcher import Dispatcher
 from supportnavi.reminders.planner import KINDS, RulesPlanner, days_from_facts
+from supportnavi.richmenu.layout import plan
 from supportnavi.settings import Settings
 from supportnavi.store.db import Database
 from supportnavi.store.retention import Housekeeper, Retention
+from supportnavi.understanding import ExampleClassifier
 from supportnavi.understanding.reading import reading
 
 # Requests to LINE in flight besides the dispatcher's: a body's replies go 16 at a time.
@@ -31,6 +37,32 @@ REPLY_CONNECTIONS = 16
 def scenarios(settings: Settings) -> Scenarios:
     """The scenarios, checked as `lint` checks them (the date rules' kinds too)."""
     return load_scenarios(settings.scenarios_dir, reminder_kinds=KINDS)
+
+
+def checked(directory: Path) -> tuple[Scenarios | None, list[LintError]]:
+    """The scenarios in `directory` and every problem `lint` finds in them."""
+    return check_scenarios(directory, reminder_kinds=KINDS)
+
+
+def edition(settings: Settings, scenarios: Scenarios, version: str) -> Edition:
+    """Everything made from one set of scenario files, ready to serve: the classifier's
+    examples encoded and the readings built (seconds of CPU: call it in a thread)."""
+    classifier = ExampleClassifier.for_scenarios(scenarios)
+    warm_understanding(scenarios, classifier)
+    return Edition(scenarios, version, classifier, planner(settings, scenarios), plan(scenarios))
+
+
+def first_edition(settings: Settings) -> tuple[Scenarios, str]:
+    """The scenarios a server starts on, checked, and their version. Raises ScenarioError."""
+    version = version_of(settings.scenarios_dir)
+    return scenarios(settings), version
+
+
+def reloader(settings: Settings, live: Live) -> Reloader:
+    """The watcher that swaps in a change of the scenario files (edition.py)."""
+    return Reloader(live, settings.scenarios_dir, load=checked,
+                    build=lambda found, version: edition(settings, found, version),
+                    poll=settings.scenarios_poll_seconds)
 
 
 def database(settings: Settings) -> Database:
@@ -53,9 +85,14 @@ def planner(settings: Settings, scenarios: Scenarios) -> RulesPlanner:
 
 
 def conversation(
-    settings: Settings, db: Database, scenarios: Scenarios, line: LineSender,
-    classifier: Classifier | None,
+    settings: Settings, db: Database, scenarios: Scenarios | Live, line: LineSender,
+    classifier: Classifier | None = None,
 ) -> ConversationService:
+    """On a `Live` edition (a server: its classifier and planner are the edition's), or on
+    fixed scenarios with `classifier`."""
+    if isinstance(scenarios, Live):
+        return ConversationService(db, scenarios, line, batch_max=settings.event_batch_max,
+                                   reader=reading)
     return ConversationService(db, scenarios, line, planner=planner(settings, scenarios),
                                classifier=classifier, batch_max=settings.event_batch_max,
                                reader=reading)
@@ -78,7 +115,7 @@ def relay(settings: Settings, db: Database, line: LineSender) -> Relay | None:
 
 
 def dispatcher(
-    settings: Settings, db: Database, line: LineSender, scenarios: Scenarios, *,
+    settings: Settings, db: Database, line: LineSender, scenarios: Scenarios | Live, *,
     workers: int | None = None,
 ) -> Dispatcher:
     """A dispatcher; each of `serve --workers N` takes 1/N of the rates, so that together they

@@ -9,6 +9,7 @@ from supportnavi.admin.queries import Reader
 from supportnavi.admin.throttle import Throttle
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
+from supportnavi.edition import Live, Reloader
 from supportnavi.engine import Scenarios
 from supportnavi.line.sender import LineSender
 from supportnavi.line.webhook import WebhookReader
@@ -23,7 +24,7 @@ from supportnavi.store.retention import Housekeeper
 @dataclass
 class Services:
     settings: Settings
-    scenarios: Scenarios
+    live: Live  # the scenarios served now, swapped by `reloader` (edition.py)
     db: Database
     sender: LineSender
     reader: WebhookReader
@@ -36,3 +37,9 @@ class Services:
     housekeeper: Housekeeper | None = None  # None: SUPPORTNAVI_HOUSEKEEPING=false
     # wrong dashboard tokens, counted in this process; None: SUPPORTNAVI_ADMIN_TOKEN unset
     admin_throttle: Throttle | None = None
+    reloader: Reloader | None = None
+
+    @property
+    def scenarios(self) -> Scenarios:
+        """The scenarios served now. A unit of work reads `live.current` once and keeps it."""
+        return self.live.current.scenarios

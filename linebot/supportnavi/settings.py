@@ -62,6 +62,13 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(default=None, alias="SUPPORTNAVI_ADMIN_TOKEN")
     tz: str = Field(default="Asia/Tokyo", alias="SUPPORTNAVI_TZ")
     scenarios_dir: Path = Field(default=REPO_ROOT / "scenarios", alias="SUPPORTNAVI_SCENARIOS")
+    # Seconds between two looks at the scenario files in every server process (a stat each;
+    # their content hashed only when one changed); a change is loaded, checked and swapped in
+    # without a restart (edition.py). 0: only `supportnavi reload` or SIGHUP loads a change.
+    scenarios_poll_seconds: float = Field(default=2.0, ge=0, alias="SUPPORTNAVI_SCENARIOS_POLL")
+    # Where `serve` writes its process id, which `supportnavi reload` signals (SIGHUP). Unset:
+    # var/serve-<PORT>.pid under the working directory.
+    pidfile: Path | None = Field(default=None, alias="SUPPORTNAVI_PIDFILE")
     max_body_bytes: int = Field(default=1_000_000, alias="SUPPORTNAVI_MAX_BODY_BYTES")
     line_timeout_seconds: float = Field(default=5.0, alias="SUPPORTNAVI_LINE_TIMEOUT")
     log_level: str = Field(default="INFO", alias="SUPPORTNAVI_LOG_LEVEL")
@@ -173,6 +180,9 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    def pidfile_path(self) -> Path:
+        return self.pidfile or Path("var") / f"serve-{self.port}.pid"
 
     def local_base_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host

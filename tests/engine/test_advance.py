@@ -77,11 +77,16 @@ def test_a_button_removed_from_the_node_is_stale_even_with_the_right_node(sc):
     assert out.state.node == "start" and out.steps[0].kind == "stale"
 
 
-def test_a_node_removed_by_an_edit_falls_back_to_the_menu(sc):
+def test_a_node_removed_by_an_edit_falls_back_to_its_routes_start(sc):
+    # issue 18: told the screen is new, then the route's start (the menu only when the route
+    # is gone too: tests/test_reload.py)
     out = advance(sc, State(route="prime_cancel", node="gone"), Text("ヘルプ"), NOW)
-    assert out.messages  # never crashes
+    assert out.messages[0].text == sc.system.texts.renewed
+    assert [m.text for m in out.messages[1:]] == sc.routes["prime_cancel"].nodes["start"].say
+    assert (out.state.route, out.state.node) == ("prime_cancel", "start")
     out = advance(sc, State(route="prime_cancel", node="gone"), Postback("junk"), NOW)
-    assert out.state.route is None
+    assert (out.state.route, out.state.node) == ("prime_cancel", "start")
+    assert out.steps[-1].kind == "stale"
 
 
 def test_menu_postback_works_from_any_state(sc):

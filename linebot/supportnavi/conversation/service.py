@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from supportnavi.conversation.codec import dump_messages
 from supportnavi.conversation.events import Delivery, InboundEvent
 from supportnavi.conversation.ports import Sender
+from supportnavi.edition import Edition, Live
 from supportnavi.engine import Input, Outcome, Scenarios, State, advance, trouble
 from supportnavi.engine.hours import PushHours
 from supportnavi.engine.outcome import Effect, Revive, Schedule, SetWindow, StopAll, StopReminder
@@ -91,6 +92,9 @@ class _Batch:
     store: BatchStore
     users: dict[str, UserRow]
     states: dict[str, StateRow]
+    # the scenarios (with their classifier and planner) every event of it is answered from:
+    # the edition served when the transaction began (edition.py)
+    edition: Edition
     saves: dict[str, int] = field(default_factory=dict)  # per person: events that saved state
     touched: set[str] = field(default_factory=set)  # people whose reminders changed here
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -117,7 +121,7 @@ class ConversationService:
     def __init__(
         self,
         db: Database,
-        scenarios: Scenarios,
+        scenarios: Scenarios | Live,
         sender: Sender,
         clock: Callable[[], datetime] = utcnow,
         planner: Planner | None = None,
@@ -125,16 +129,23 @@ class ConversationService:
         batch_max: int = 64,
         reader: Callable[[str], str] | None = None,
     ) -> None:
+        """`scenarios`: the process's `Live` edition (its classifier and planner with it), or
+        fixed scenarios with `planner` (None: no reminders are offered) and `classifier`
+        (None: typed text is routed by names and keywords only)."""
         self.db = db
-        self.scenarios = scenarios
+        self.live = (scenarios if isinstance(scenarios, Live)
+                     else Live.fixed(scenarios, classifier=classifier, planner=planner))
         self.sender = sender
         self.clock = clock
-        self.planner = planner  # None: no reminders are offered
-        self.classifier = classifier  # None: typed text is routed by names and keywords only
         self.reader = reader  # how typed Japanese reads; None: as it is written
         self._commits: GroupCommit[_Item, Handled] = GroupCommit(
             db, self._commit, max_items=batch_max, name="conversation-writer",
             quarantine=self._quarantine, hold_key=_hold_key)
+
+    @property
+    def scenarios(self) -> Scenarios:
+        """The scenarios served now (a unit of work takes `live.current` once instead)."""
+        return self.live.current.scenarios
 
     async def close(self) -> None:
         await self._commits.close()
@@ -187,8 +198,11 @@ class ConversationService:
         return _Poisoned(event, code)
 
     async def _commit(self, session: AsyncSession, items: Sequence[_Item]) -> list[Handled]:
-        """One transaction's work: the outcomes of sent deliveries, then each event in turn."""
+        """One transaction's work: the outcomes of sent deliveries, then each event in turn,
+        all on the one edition of the scenarios served when it began (a swap meanwhile is the
+        next transaction's)."""
         now = self.clock()
+        edition = self.live.current
         store = await batch_store(session)
         await store.finish_outboxes(
             [(i.outbox_id, i.outcome, i.error, i.reply_maybe_sent)
@@ -202,7 +216,7 @@ class ConversationService:
         states = await store.load_states(
             [e.user_key for e in events if e.user_key and e.input is not None
              and e.event_id in fresh])
-        batch = _Batch(store, users, states)
+        batch = _Batch(store, users, states, edition)
         results: list[Handled] = []
         for index, item in enumerate(items):
             if isinstance(item, _Finished):
@@ -235,7 +249,7 @@ class ConversationService:
             state = _to_state(batch.states.get(user.id))
         except Exception:  # the stored state may be what fails: start from the menu
             state = State()
-        outcome = trouble(self.scenarios, state)
+        outcome = trouble(batch.edition.scenarios, state)
         return Handled(self._record(batch, user, event, outcome, now), incident)
 
     async def _handle_one(
@@ -255,10 +269,12 @@ class ConversationService:
             return Handled()
 
         state = _to_state(batch.states.get(user.id))
-        context = Context(planner=self.planner, classifier=self.classifier,
+        edition = batch.edition
+        scenarios = edition.scenarios
+        context = Context(planner=edition.planner, classifier=edition.classifier,
                           reader=self.reader, window=_window(user))
         try:
-            outcome = _advance(self.scenarios, state, event.input, now, context)
+            outcome = _advance(scenarios, state, event.input, now, context)
             if outcome.needs_reminders:
                 # Only inputs that touch reminders pay for reading them; a person this very
                 # transaction created has none.
@@ -266,18 +282,19 @@ class ConversationService:
                 skipped: list[Reminder] = []
                 if not user.new or user.id in batch.touched:
                     pending = await repo.reminders_of(session, event.user_key)
-                    skipped = await self._live_skipped(session, event.user_key, now)
+                    skipped = await self._live_skipped(session, event.user_key, now,
+                                                       edition.planner)
                 context = replace(context, reminders=_infos(pending), skipped=_infos(skipped))
-                outcome = _advance(self.scenarios, state, event.input, now, context)
+                outcome = _advance(scenarios, state, event.input, now, context)
         except EngineFailed as failed:
             # the same input would fail again on every redelivery: answer it all the same
             log.exception("event %s: advance() failed; answered with an apology and the menu",
                           event.event_id)
-            return Handled(self._record(batch, user, event, trouble(self.scenarios, state),
+            return Handled(self._record(batch, user, event, trouble(scenarios, state),
                                         now), ("engine", str(failed)))
         if outcome.effects:
             batch.touched.add(user.id)
-            await self._apply(session, batch.store, user, outcome.effects, now)
+            await self._apply(session, batch.store, user, outcome.effects, now, edition.planner)
         return Handled(self._record(batch, user, event, outcome, now))
 
     def _record(self, batch: _Batch, user: UserRow, event: InboundEvent, outcome: Outcome,
@@ -307,14 +324,14 @@ class ConversationService:
         return Delivery(outbox_id, user.id, event.reply_token, outcome.messages)
 
     async def _live_skipped(
-        self, session: AsyncSession, user_id: str, now: datetime
+        self, session: AsyncSession, user_id: str, now: datetime, planner: Planner | None,
     ) -> list[Reminder]:
         """Reminders skipped while the person had blocked the bot whose deadline is still
         ahead; those already past are settled here, so nobody is asked about them."""
-        if self.planner is None:
+        if planner is None:
             return []
         rows = await repo.reminders_of(session, user_id, skipped=True)
-        today = self.planner.today(now)
+        today = planner.today(now)
         for row in rows:
             if row.deadline < today:
                 row.error = repo.MISSED
@@ -322,7 +339,7 @@ class ConversationService:
 
     async def _apply(
         self, session: AsyncSession, store: BatchStore, user: UserRow,
-        effects: Sequence[Effect], now: datetime,
+        effects: Sequence[Effect], now: datetime, planner: Planner | None,
     ) -> None:
         """Do to the person's reminders what the engine decided."""
         for effect in effects:
@@ -337,7 +354,7 @@ class ConversationService:
                 user.push_start_hour, user.push_end_hour = effect.start, effect.end
                 await store.set_push_window(user.id, effect.start, effect.end)
             elif isinstance(effect, Revive):
-                rows = await self._live_skipped(session, user.id, now)
+                rows = await self._live_skipped(session, user.id, now, planner)
                 repo.revive_reminders(rows, now, keep=effect.keep)
 
     async def deliver(self, delivery: Delivery) -> None:

@@ -65,12 +65,15 @@ def advance(
     try:
         if isinstance(event, Follow):
             return turn.follow()
+        # An edit of the scenarios (reloaded while the person was away) removed their screen:
+        # they continue from their route's start, or the menu.
+        moved = turn.relocate()
         if isinstance(event, Postback):
-            return turn.postback(event)
+            return turn.postback(event)  # a button of the removed screen is stale
         if isinstance(event, Text):
-            return turn.text(event.text)
+            return turn.text(event.text, moved=moved)
         if isinstance(event, OtherMessage):
-            return turn.other_message(event.kind)
+            return turn.renewed() if moved else turn.other_message(event.kind)
     except _NeedReminders:
         return Outcome(state=state, messages=[], steps=[], resolved="needs:reminders",
                        needs_reminders=True)
@@ -151,6 +154,26 @@ class _Turn:
             return self._date_picked(event.params.get("date", ""))
         return self._do(tap.key, f"button:{format_key(tap.key)}")
 
+    def relocate(self) -> bool:
+        """True when the person stood on a node that no longer exists; they are moved to their
+        route's start, or to the menu when the route is gone too."""
+        route_id, node_id = self.state.route, self.state.node
+        if route_id is None or self._here() is not None:
+            return False
+        self.steps.append(Step("renewed", route_id, node_id))
+        route = self.sc.routes.get(route_id)
+        if route is not None:
+            self.state.node = route.start
+        else:
+            self.state.route = self.state.node = None
+        return True
+
+    def renewed(self) -> Outcome:
+        """「この画面は新しくなりました」, then where relocate() put the person."""
+        self._say(self.system.texts.renewed)
+        self._show_here()
+        return self._done("renewed")
+
     def _global_key(self, key: keys.Key) -> bool:
         """A key that buttons valid from anywhere carry: open a route, a menu page, the menu or
         the help, stop one reminder, and the answer to "keep what was skipped?"."""
@@ -173,9 +196,11 @@ class _Turn:
         spec = found.nodes.get(node) if found is not None else None
         return spec is not None and bool(spec.examples or spec.keywords)
 
-    def text(self, raw: str) -> Outcome:
+    def text(self, raw: str, *, moved: bool = False) -> Outcome:
         """Typed text, read by the one interpreter (engine/interpret.py) in its order; what
-        decided is kept in `understood` (`supportnavi classify` prints it)."""
+        decided is kept in `understood` (`supportnavi classify` prints it). `moved`: the
+        person's screen was removed (relocate()); what they typed meant that screen, so after
+        the safety checks they are told and shown where they are now."""
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
         # warning and goes no further; a link or a phone number anywhere gets its verdict.
         secret = self.sc.secrets.find(raw) if self.sc.secrets is not None else None
@@ -193,6 +218,8 @@ class _Turn:
             if number is not None:
                 self._understood("phone")
                 return self._phone_verdict(number)
+        if moved:
+            return self.renewed()
         read = self.ctx.reader or plain
         lex = lexicon(self.sc, read)
         text = typed(raw, read)

@@ -175,6 +175,9 @@ class SystemTexts(_Strict):
     number_fallback: str  # what {number} reads as when the typed number is no longer at hand
     help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
     stale: str
+    # to a person whose screen an edit of the scenarios removed, before their route's start
+    # (or the menu, when the route is gone too)
+    renewed: str
     not_understood: str
     # asking which route was meant: {first} is the first candidate's name
     ask: str

@@ -20,6 +20,7 @@ words are read once per scenarios (`Lexicon`), a message once per message.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import unicodedata
@@ -293,7 +294,9 @@ def lexicon(scenarios: Scenarios, read: Reader) -> Lexicon:
     key = (id(scenarios), id(read))
     found = _LEXICONS.get(key)
     if found is not None and found[0] is scenarios and found[1] is read:
-        _LEXICONS.move_to_end(key)
+        # a reload builds the next edition's in a thread, and may drop this one meanwhile
+        with contextlib.suppress(KeyError):
+            _LEXICONS.move_to_end(key)
         return found[2]
     made = build_lexicon(scenarios, read)
     _LEXICONS[key] = (scenarios, read, made)

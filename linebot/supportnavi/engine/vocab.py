@@ -36,5 +36,5 @@ QuickReplyKind = Literal["postback", "uri", "date"]
 StepKind = Literal[
     "enter", "back", "restart", "menu", "help", "stale", "unmatched", "resolved_yes",
     "resolved_no", "follow", "other_message", "remind", "reminder_stop", "window", "revive",
-    "secret", "greeting", "trouble", "ask",
+    "secret", "greeting", "trouble", "ask", "renewed",
 ]

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.conversation.events import RETRY_KEY_LIFETIME, LineAnswer, SendResult
 from supportnavi.conversation.ports import Sender
+from supportnavi.edition import Live
 from supportnavi.engine import OutText, Scenarios
 from supportnavi.engine.hours import PushHours
 from supportnavi.metrics import DISPATCH_PASSES, REMINDERS
@@ -95,7 +96,7 @@ class _Unit:
 
 class Dispatcher:
     def __init__(
-        self, db: Database, sender: Sender, scenarios: Scenarios, tz: ZoneInfo, *,
+        self, db: Database, sender: Sender, scenarios: Scenarios | Live, tz: ZoneInfo, *,
         hours: PushHours | None = None, batch: int = 1000, lease: timedelta = timedelta(minutes=2),
         push_rate: float = 2000.0, multicast_rate: float = 200.0, concurrency: int = 64,
         quota_pause: timedelta = timedelta(hours=1), slowdown: timedelta = timedelta(minutes=1),
@@ -103,7 +104,8 @@ class Dispatcher:
     ) -> None:
         self.db = db
         self.sender = sender
-        self.scenarios = scenarios
+        # the process's edition of the scenarios (edition.py), read once per pass
+        self.live = scenarios if isinstance(scenarios, Live) else Live.fixed(scenarios)
         self.tz = tz
         self.hours = hours or PushHours()  # for people who chose none
         self.batch = batch
@@ -121,6 +123,11 @@ class Dispatcher:
         self.failed_passes = 0
         self.last_error: str | None = None
         self._rendered: dict[tuple[str, date, date], list[OutText]] = {}
+        self._rendered_from = self.live.current.scenarios  # what _rendered was rendered from
+
+    @property
+    def scenarios(self) -> Scenarios:
+        return self.live.current.scenarios
 
     # --- state, for /healthz -------------------------------------------------------------
 
@@ -182,6 +189,10 @@ class Dispatcher:
         the monthly quota is used up). One page is sent while the next is claimed."""
         report = Report()
         self.last_run = now
+        scenarios = self.live.current.scenarios  # one edition for the whole pass
+        if scenarios is not self._rendered_from:  # swapped since the last pass: new texts
+            self._rendered = {}
+            self._rendered_from = scenarios
         semaphore = asyncio.Semaphore(self.concurrency)
         in_flight: list[asyncio.Task[None]] = []
         try:
@@ -454,7 +465,7 @@ class Dispatcher:
         if messages is None:
             if len(self._rendered) >= 10_000:
                 self._rendered.clear()
-            messages = self._rendered[key] = render(self.scenarios, *key)
+            messages = self._rendered[key] = render(self._rendered_from, *key)
         return messages
 
     async def _block_user(self, user_id: str, now: datetime) -> None:

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from supportnavi.edition import Live
 from supportnavi.richmenu.layout import HEIGHT, WIDTH, Menu
 from supportnavi.simulator.fake_line import FakeLine, Recorded
 from supportnavi.simulator.signing import (
@@ -130,16 +131,21 @@ def _via(record: Recorded) -> str:
 class Simulator:
     """Made and closed in the app's lifespan (it holds the HTTP client that posts webhooks)."""
 
-    def __init__(self, fake: FakeLine, menus: list[Menu], callback_url: str, secret: str,
-                 *, reply_wait: float = REPLY_WAIT_SECONDS) -> None:
+    def __init__(self, fake: FakeLine, menus: list[Menu] | Live, callback_url: str,
+                 secret: str, *, reply_wait: float = REPLY_WAIT_SECONDS) -> None:
         self.fake = fake
-        self.menus = menus
+        # the rich menu's plan: fixed, or the served edition's (it follows a reload)
+        self._menus = menus
         self.callback_url = callback_url
         self.secret = secret
         self.reply_wait = reply_wait
         self.users: dict[str, SimUser] = {}
         self.epoch = uuid.uuid4().hex[:12]  # tells a page that this run's chats are new
         self.http = httpx.AsyncClient(timeout=30, trust_env=False)
+
+    @property
+    def menus(self) -> list[Menu]:
+        return self._menus.current.menus if isinstance(self._menus, Live) else self._menus
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -149,7 +155,8 @@ class Simulator:
     def user(self, user_id: str) -> SimUser:
         found = self.users.get(user_id)
         if found is None:
-            default = self.menus[0].alias_id if self.menus else None
+            menus = self.menus
+            default = menus[0].alias_id if menus else None
             found = self.users[user_id] = SimUser(user_id, len(self.users) + 1, default)
         return found
 
@@ -278,11 +285,12 @@ class Simulator:
     # --- the rich menu, as the page draws it -----------------------------------------------
 
     def richmenu(self) -> dict[str, Any]:
+        menus = self.menus  # one edition's
         return {
-            "chat_bar": self.menus[0].chat_bar if self.menus else None,
+            "chat_bar": menus[0].chat_bar if menus else None,
             "size": {"width": WIDTH, "height": HEIGHT},
-            "default": self.menus[0].alias_id if self.menus else None,
-            "menus": [self._menu(m) for m in self.menus],
+            "default": menus[0].alias_id if menus else None,
+            "menus": [self._menu(m) for m in menus],
         }
 
     @staticmethod

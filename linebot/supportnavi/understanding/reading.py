@@ -44,6 +44,14 @@ def _kept(text: str) -> str:
     return _read(text)
 
 
+# One text at a time through the tagger: a MeCab tagger is not safe to share between threads,
+# and since scenarios reload in a thread (edition.py) their readings are built beside the event
+# loop's (uncontended, the lock costs nothing measurable).
+_reading = threading.Lock()
+
+
 def _read(text: str) -> str:
     tagger = _tagger or _open()
-    return "".join(getattr(word.feature, "kana", None) or word.surface for word in tagger(text))
+    with _reading:
+        return "".join(getattr(word.feature, "kana", None) or word.surface
+                       for word in tagger(text))

@@ -40,6 +40,7 @@ from supportnavi.admin.queries import (
 from supportnavi.admin.throttle import Throttle
 from supportnavi.engine.content import Route
 from supportnavi.engine.graph import svg as route_svg
+from supportnavi.engine.scenarios import Scenarios
 from supportnavi.reminders.rules import format_ja
 from supportnavi.services import Services
 from supportnavi.web.deps import ServicesDep
@@ -103,8 +104,9 @@ def router() -> APIRouter:
     ) -> Response:
         if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
-        found = await _summary(services, days)
-        return page(request, "overview.html", numbers=found, kinds=_kind_names(services))
+        scenarios = services.scenarios  # one edition for the whole page
+        found = await _summary(services, days, scenarios)
+        return page(request, "overview.html", numbers=found, kinds=_kind_names(scenarios))
 
     async def one_route(
         request: Request, services: Services, route_id: str, days: int
@@ -112,10 +114,10 @@ def router() -> APIRouter:
         """A route's page and its picture: the token, the route, then the numbers."""
         if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
-        scenarios = services.scenarios
+        scenarios = services.scenarios  # one edition for the whole page
         if route_id not in scenarios.routes:
             return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        return await _summary(services, days), scenarios.routes[route_id]
+        return await _summary(services, days, scenarios), scenarios.routes[route_id]
 
     @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
     async def route_page(
@@ -306,13 +308,14 @@ async def _verdict(request: Request, services: Services, token: str) -> _Refused
 # --- the numbers and their pictures ---------------------------------------------------------
 
 
-async def _summary(services: Services, days: int) -> Summary:
-    return await summary(_reader(services), services.scenarios,
+async def _summary(services: Services, days: int, scenarios: Scenarios | None = None
+                   ) -> Summary:
+    return await summary(_reader(services), scenarios or services.scenarios,
                          services.conversation.clock(), services.settings.zone, days)
 
 
-def _kind_names(services: Services) -> dict[str, str]:
-    reminders = services.scenarios.system.reminders
+def _kind_names(scenarios: Scenarios) -> dict[str, str]:
+    reminders = scenarios.system.reminders
     return {kind: text.name for kind, text in reminders.items()}
 
 
