@@ -526,12 +526,11 @@ def password_tokens(draw: st.DrawFn) -> str:
 
 @st.composite
 def password_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A password word, what may stand after it (「passhanako55」 is one word: a space then),
+    a password, in random Japanese."""
     word = draw(st.sampled_from(PASSWORD_WORDS))
     token = draw(password_tokens())
-    between = draw(st.sampled_from(SAYS_IS + OTHER_SEPARATORS))
-    if normalise(word).isascii() and between == "":
-        between = " "  # 「passhanako55」 is one word
-    return draw(BEFORE) + word + between + token + draw(AFTER), token
+    return draw(BEFORE) + word + _between(draw, word) + token + draw(AFTER), token
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
@@ -549,6 +548,18 @@ NOT_PASSWORD = {"amazon", "amzn", "prime", "kindle", "alexa", "google", "apple",
                       "please", "same", "none", "nothing"}
 
 
+@pytest.mark.parametrize("word", sorted(NOT_PASSWORD))
+def test_names_and_words_after_a_password_word_are_talk(word: str) -> None:
+    assert find(f"パスワードは {word} と同じ") is None
+    assert find(f"パスワードは {word.capitalize()}") is None
+    assert find(f"パスワードは {word}2024x") == "password"  # with a digit: a password
+
+
+def test_the_words_that_are_talk_are_system_yamls() -> None:
+    scenarios = load_scenarios(REPO_ROOT / "scenarios")
+    assert set(scenarios.system.safety.words.not_password) == NOT_PASSWORD
+
+
 @settings(max_examples=150, deadline=None, derandomize=True)
 @given(before=BEFORE, word=st.sampled_from(PASSWORD_WORDS), between=st.sampled_from(SAYS_IS),
        token=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12),
@@ -561,28 +572,41 @@ def test_letters_alone_after_a_word_that_says_is_are_a_password(
 
 
 
+def _between(draw: st.DrawFn, word: str) -> str:
+    between = draw(st.sampled_from(SAYS_IS + OTHER_SEPARATORS))
+    return " " if between == "" and normalise(word).isascii() else between  # 「pin1234」
+
+
+@st.composite
+def pin_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A PIN's word, what may stand after it, four to eight digits, in random Japanese."""
+    word = draw(st.sampled_from(PIN_WORDS))
+    pin = draw(st.text(alphabet="0123456789", min_size=4, max_size=8))
+    return draw(BEFORE) + word + _between(draw, word) + pin + draw(AFTER), pin
+
+
+@st.composite
+def card_code_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A security code's word, what may stand after it, three or four digits."""
+    word = draw(st.sampled_from(CARD_CODE_WORDS))
+    code = draw(st.text(alphabet="0123456789", min_size=3, max_size=4))
+    return draw(BEFORE) + word + _between(draw, word) + code + draw(AFTER), code
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(before=BEFORE, word=st.sampled_from(PIN_WORDS),
-       between=st.sampled_from(SAYS_IS + OTHER_SEPARATORS),
-       pin=st.text(alphabet="0123456789", min_size=4, max_size=8), after=AFTER)
+@given(sentence=pin_sentences())
 def test_a_pin_word_and_digits_anywhere_in_a_sentence_is_a_pin(
-    before: str, word: str, between: str, pin: str, after: str
+    sentence: tuple[str, str],
 ) -> None:
-    if normalise(word).isascii() and between == "":
-        between = " "
-    assert find(before + word + between + pin + after) == "pin"
+    assert find(sentence[0]) == "pin"
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)
-@given(before=BEFORE, word=st.sampled_from(CARD_CODE_WORDS),
-       between=st.sampled_from(SAYS_IS + OTHER_SEPARATORS),
-       code=st.text(alphabet="0123456789", min_size=3, max_size=4), after=AFTER)
+@given(sentence=card_code_sentences())
 def test_a_security_code_anywhere_in_a_sentence_is_named_as_one(
-    before: str, word: str, between: str, code: str, after: str
+    sentence: tuple[str, str],
 ) -> None:
-    if normalise(word).isascii() and between == "":
-        between = " "
-    assert find(before + word + between + code + after) == "security_code"
+    assert find(sentence[0]) == "security_code"
 
 
 # What people write after a password word when they talk about it: Japanese, never a token.
@@ -601,7 +625,7 @@ def test_talk_about_a_password_or_a_pin_is_no_secret(
 
 
 @st.composite
-def mistyped_cards(draw: st.DrawFn) -> str:
+def mistyped_cards(draw: st.DrawFn) -> tuple[str, str]:
     """A card number with its check digit wrong, cut into groups by random joints (any dash
     the normaliser knows among them), maybe inside a sentence."""
     digits = draw(card_numbers())
@@ -618,10 +642,10 @@ def mistyped_cards(draw: st.DrawFn) -> str:
     written = groups[0] + "".join(j + g for j, g in zip(cut_by, groups[1:], strict=True))
     before = draw(st.sampled_from(["", "カード番号は", "これで合ってる？ ", "番号：", "【確認】\n"]))
     after = draw(st.sampled_from(["", "です", " で払いました。", "（VISA）", "\nよろしく"]))
-    return before + written + after
+    return before + written + after, digits
 
 
 @settings(max_examples=250, deadline=None, derandomize=True)
-@given(text=mistyped_cards())
-def test_a_card_number_with_a_wrong_digit_is_still_a_card(text: str) -> None:
-    assert find(text) == "card"
+@given(card=mistyped_cards())
+def test_a_card_number_with_a_wrong_digit_is_still_a_card(card: tuple[str, str]) -> None:
+    assert find(card[0]) == "card"
