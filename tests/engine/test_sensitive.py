@@ -463,6 +463,7 @@ def test_secrets_inside_sentences_are_found_and_named(text: str, kind: str) -> N
         "password reset",
         "パスワード reset できない",  # letters alone after spaces: talk about it
         "PW manager を使っている",
+        "forgot_password, reset_password_url を開いた",  # 「password」 inside a longer name
         "パスワードは https://www.amazon.co.jp/ で変える",  # a link: the link judge reads it
         "暗証番号を忘れた",
         "暗証番号 4桁",
@@ -634,8 +635,8 @@ def mistyped_cards(draw: st.DrawFn) -> tuple[str, str]:
     assert not luhn_ok(digits)
     cuts = sorted(draw(st.sets(st.integers(1, len(digits) - 1), max_size=5)))
     groups = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
-    cut_by = [draw(st.sampled_from([" ", "-", "‐", "−", "－", "ー", "―", "–", "—", "ｰ", "\u3000",
-                                    " - "])) for _ in groups[1:]]
+    cut_by = [draw(st.sampled_from([" ", "-", "‐", "‑", "‒", "–", "—", "―", "−", "－", "﹣", "⁃",
+                                    "ー", "ｰ", "\u3000", " - "])) for _ in groups[1:]]
     seen = [normalise(joint) for joint in cut_by]
     assume([len(g) for g in groups] != [3, 7, 7])  # an order number, in any joint
     assume(not _may_read_as_a_list(groups, seen))

@@ -70,13 +70,13 @@ def _alternatives(words: Iterable[str], *, latin_alone: bool = False,
                   kana_alone: int = 0) -> str:
     """A pattern for any of the words, longest first; a space in a word stands for any spaces,
     and with `latin_alone` a Latin word is found only as a word of its own (not the 「pw」 of
-    「chpw」, nor 「pass」 in 「passport」). With `kana_alone`, a katakana word that short is not
-    found at the end of a longer one (「パス」 in 「コンパス」 or 「ワンタイムパス」)."""
+    「chpw」, nor 「pass」 in 「passport」 or 「forgot_password」). With `kana_alone`, a katakana
+    word that short is not found at the end of a longer one (「パス」 in 「コンパス」)."""
     parts = []
     for word in sorted(set(words), key=len, reverse=True):
         pattern = r"\s*".join(re.escape(part) for part in word.split(" "))
         if latin_alone and word.isascii():
-            pattern = rf"(?<![a-z]){pattern}(?![a-z])"
+            pattern = rf"(?<![a-z0-9_]){pattern}(?![a-z0-9_])"
         elif len(word) <= kana_alone and not word.isascii():
             pattern = rf"(?<![\u30a1-\u30fa\u30fc]){pattern}"
         parts.append(pattern)
