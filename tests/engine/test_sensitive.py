@@ -429,6 +429,7 @@ def test_dates_phone_numbers_order_numbers_and_prices_are_no_secret(
         ("暗証番号 4821", "pin"),
         ("PIN: 4321", "pin"),
         ("暗証番号はabcd12です", "pin"),
+        ("暗証番号は0000!文字どおりゼロ", "pin"),  # a unit after the punctuation, not the digits
         ("CVV 123", "security_code"),
         ("cvc：1234", "security_code"),
         ("セキュリティーコードは 987", "security_code"),

@@ -169,7 +169,9 @@ class SecretGuard:
         if len(core) < fewest or not any(c.isalnum() for c in core):
             return False
         if _NUMBER_TOKEN.fullmatch(core):
-            if text[match.end():match.end() + 1] in _UNITS:
+            # what follows the digits: a unit right after them (「2024年」), not after 「1234!」
+            after = token[len(token.rstrip(_TRIM)):] or text[match.end():match.end() + 1]
+            if after[:1] in _UNITS:
                 return False
             return sum(c.isdigit() for c in core) >= fewest and not any(
                 _is_item(run.groups, run.joints) for run in _runs(core))
