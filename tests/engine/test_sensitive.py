@@ -434,6 +434,9 @@ def test_dates_phone_numbers_order_numbers_and_prices_are_no_secret(
         ("cvc：1234", "security_code"),
         ("セキュリティーコードは 987", "security_code"),
         ("カードの裏のセキュリティコード 456 を入れた", "security_code"),
+        ("セキュリティコードは 12345", "security_code"),  # five digits: still said to be one
+        ("4821 はセキュリティコードです", "security_code"),
+        ("セキュリティコードを聞かれたけど、確認コード 482913 なら届いた", "code"),
         ("4111-1111-1111-1112 のカードで払った", "card"),
         ("カード番号 4111−1111−1111−1112", "card"),  # U+2212 MINUS SIGN, as a dash
         ("5555 5555 5555 4445", "card"),  # Mastercard, Luhn fails

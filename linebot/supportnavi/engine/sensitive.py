@@ -120,8 +120,10 @@ class SecretGuard:
         if _has_card(text, parcel_said=self._parcel.search(text) is not None):
             return "card"
         codes = self._code_after.search(text) or self._code_before.search(text)
+        # 「セキュリティコードは123」, or a code said to be one (「1234 はセキュリティコード」); a
+        # one-time code beside the word elsewhere is a one-time code.
         if self._has_token(self._card_code_after, text, fewest=_CARD_CODE_MIN) or (
-                codes and self._card_code.search(text)):
+                codes and self._card_code.search(codes.group())):
             return "security_code"
         if self._has_token(self._pin, text):
             return "pin"
