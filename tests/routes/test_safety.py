@@ -351,5 +351,7 @@ def test_no_generated_secret_is_kept_anywhere_and_each_is_warned_about(
     assert NAMES[kind] in said and "必要とすることはありません" in said, (typed, said)
     rows = served_bot.run(every_row(served_bot.db_url))
     assert f"secret:{kind}" in rows
+    logged = _logged(every_log)
+    assert "INSERT INTO step_history" in logged  # the SQL and its values were logged, and read
     sent = "\n".join(_strings([r.body for r in served_bot.fake.records]))
-    _assert_nowhere([token, typed], rows, _logged(every_log), sent)
+    _assert_nowhere([token, typed], rows, logged, sent)
