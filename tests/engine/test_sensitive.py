@@ -409,6 +409,8 @@ def test_dates_phone_numbers_order_numbers_and_prices_are_no_secret(
         ("わたしのパスワード hanako55 でログインできない", "password"),
         ("パスワード hanako55", "password"),
         ("パスは hanako55", "password"),
+        ("ログインパス hanako55", "password"),  # 「パス」 after a word that names an account
+        ("アマゾンのログインパスワード hanako55", "password"),
         ("4111 1111 1111 1112", "card"),  # one digit wrong: fails Luhn, still a card
         ("暗証番号は1234です", "pin"),
         ("セキュリティコードは123", "security_code"),

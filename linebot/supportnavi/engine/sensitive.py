@@ -66,19 +66,25 @@ _CARD_CODE_DIGITS = r"(?P<token>\d{3,4})(?!\d)"
 _CARD_CODE_MIN = 3
 
 
+# The katakana words 「パス」 may stand after and still be a password's (「ログインパス」).
+_KANA_BEFORE_PASS = ("ログイン", "アマゾン", "アカウント", "アプリ")
+
+
 def _alternatives(words: Iterable[str], *, latin_alone: bool = False,
                   kana_alone: int = 0) -> str:
     """A pattern for any of the words, longest first; a space in a word stands for any spaces,
     and with `latin_alone` a Latin word is found only as a word of its own (not the 「pw」 of
     「chpw」, nor 「pass」 in 「passport」 or 「forgot_password」). With `kana_alone`, a katakana
-    word that short is not found at the end of a longer one (「パス」 in 「コンパス」)."""
+    word that short is not found at the end of a longer one (「パス」 in 「コンパス」), but for
+    the few of _KANA_BEFORE_PASS (「ログインパス」)."""
     parts = []
     for word in sorted(set(words), key=len, reverse=True):
         pattern = r"\s*".join(re.escape(part) for part in word.split(" "))
         if latin_alone and word.isascii():
             pattern = rf"(?<![a-z0-9_]){pattern}(?![a-z0-9_])"
         elif len(word) <= kana_alone and not word.isascii():
-            pattern = rf"(?<![\u30a1-\u30fa\u30fc]){pattern}"
+            after = "|".join(rf"(?<={re.escape(w)})" for w in _KANA_BEFORE_PASS)
+            pattern = rf"(?:(?<![\u30a1-\u30fa\u30fc])|{after}){pattern}"
         parts.append(pattern)
     return "(?:" + "|".join(parts) + ")"
 
