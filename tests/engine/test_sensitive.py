@@ -1,5 +1,6 @@
-"""Secrets in a message: card numbers, passwords, one-time codes and My Numbers are recognised;
-order numbers, phone numbers, dates and parcel numbers are not."""
+"""Secrets in a message: card numbers (a mistyped one too), passwords, PINs, security codes,
+one-time codes and My Numbers are recognised, inside sentences; order numbers, phone numbers,
+dates, parcel numbers and talk about passwords are not."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ find = GUARD.find
         ("3530 1113 3330 0000", "card"),  # JCB
         ("3782 822463 10005", "card"),  # American Express, 15 digits
         ("4111ー1111ー1111ー1111", "card"),  # a long-vowel mark typed as the hyphen
-        ("セキュリティコードは 123", "card"),
-        ("暗証番号は 1234 です", "card"),
+        ("セキュリティコードは 123", "security_code"),
+        ("暗証番号は 1234 です", "pin"),
         ("パスワードは abc123", "password"),
         ("ぱすわーどは　Hanako1985", "password"),
         ("pw: hunter22", "password"),
@@ -66,7 +67,6 @@ def test_secrets_are_found(text: str, kind: str) -> None:
         "9",
         "ヤマトの追跡番号 1234-5678-9018",  # 12 digits, even with a My Number check digit
         "伝票番号は 4321-8765-2109-5 です",  # a 13-digit parcel number
-        "4111 1111 1111 1112",  # Luhn fails
         "1234567890123456",  # no card brand starts with 1
         "123456789012",  # My Number check digit wrong
         "パスワードを忘れた",
@@ -398,3 +398,261 @@ def test_dates_phone_numbers_order_numbers_and_prices_are_no_secret(
     for joint, item in zip(joints, items[1:], strict=False):
         text += joint + item
     assert find(before + text + after) is None
+
+
+# --- issue 17, point 6: secrets inside sentences ---------------------------------------------
+
+# The forms reported missed or misnamed, each as it was sent, and more of their kind.
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("わたしのパスワード hanako55 でログインできない", "password"),
+        ("パスワード hanako55", "password"),
+        ("パスは hanako55", "password"),
+        ("ログインパス hanako55", "password"),  # 「パス」 after a word that names an account
+        ("アマゾンのログインパスワード hanako55", "password"),
+        ("4111 1111 1111 1112", "card"),  # one digit wrong: fails Luhn, still a card
+        ("暗証番号は1234です", "pin"),
+        ("セキュリティコードは123", "security_code"),
+        # the words' variants, and what may stand between the word and the token
+        ("ぱすわーど hanako55", "password"),
+        ("ＰＷ　hanako55", "password"),  # full-width, U+3000
+        ("pw hanako55", "password"),
+        ("PASS:hanako55", "password"),
+        ("password = hanako55", "password"),
+        ("パスワードhanako55でログインできない", "password"),  # nothing between
+        ("Amazonのパスワードが hanako55 なのに入れない", "password"),
+        ("パスワードを hanako55 にしたのに", "password"),
+        ("パスワードは「hanako55」です", "password"),
+        ("パス：Hanako-1985!", "password"),
+        ("パスワードは hanako", "password"),  # letters alone, after は
+        ("パスワード 12345678 で入れない", "password"),  # digits alone
+        ("あんしょうばんごうは 0000", "pin"),
+        ("暗証番号 4821", "pin"),
+        ("PIN: 4321", "pin"),
+        ("暗証番号はabcd12です", "pin"),
+        ("暗証番号は0000!文字どおりゼロ", "pin"),  # a unit after the punctuation, not the digits
+        ("CVV 123", "security_code"),
+        ("cvc：1234", "security_code"),
+        ("セキュリティーコードは 987", "security_code"),
+        ("カードの裏のセキュリティコード 456 を入れた", "security_code"),
+        ("セキュリティコードは 12345", "security_code"),  # five digits: still said to be one
+        ("4821 はセキュリティコードです", "security_code"),
+        ("セキュリティコードを聞かれたけど、確認コード 482913 なら届いた", "code"),
+        ("4111-1111-1111-1112 のカードで払った", "card"),
+        ("カード番号 4111−1111−1111−1112", "card"),  # U+2212 MINUS SIGN, as a dash
+        ("5555 5555 5555 4445", "card"),  # Mastercard, Luhn fails
+        ("3782 822463 10006", "card"),  # American Express, Luhn fails
+        ("荷物は届いたけど 4111 1111 1111 1112 で払った", "card"),  # 16 digits: no parcel number
+    ],
+)
+def test_secrets_inside_sentences_are_found_and_named(text: str, kind: str) -> None:
+    assert find(text) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "パスワードを忘れた",
+        "パスワードが違うと出る",
+        "パスワードの変え方",
+        "パスワードを変えたのにログインできない",
+        "ぱすわーど わすれた",
+        "パスワード忘れた",
+        "パス忘れた",
+        "パスワードは何文字？",
+        "パスワードは 8文字以上？",
+        "パスワードを10回間違えた",
+        "パスワードを 2024年に変えた",  # digits with a unit: a year
+        "パスワードは 2024/01/01 に変えた",  # a date
+        "パスワードは amazon と同じ",  # a name, not the password
+        "password reset",
+        "パスワード reset できない",  # letters alone after spaces: talk about it
+        "PW manager を使っている",
+        "forgot_password, reset_password_url を開いた",  # 「password」 inside a longer name
+        "パスワードは https://www.amazon.co.jp/ で変える",  # a link: the link judge reads it
+        "暗証番号を忘れた",
+        "暗証番号 4桁",
+        "暗証番号は 4 桁です",
+        "セキュリティコードはどこ？",
+        "セキュリティコードは3桁？",
+        "パスポートの番号",
+        "コンパス 1234",  # 「パス」 at the end of a longer word
+        "パスモ 1234",
+        "プライムの料金は600円です",
+        "250-1234567-1234567",  # an order number
+        "250 1234567 1234567",  # spaced
+        "503-4911132-6150265 の荷物",
+        "注文番号 503ー4911132ー6150266",  # Luhn fails: still an order number
+        "0120-999-373",
+        "2026/12/05 2026/12/06",
+        "伝票番号は 4321-8765-2109-5 です",  # a 13-digit parcel number, said as one
+        "1234567890123456",  # no card brand starts with 1
+        "1234 4111 1111 1111 1112",  # 20 digits
+    ],
+)
+def test_talk_about_secrets_and_ordinary_numbers_are_no_secret(text: str) -> None:
+    assert find(text) is None
+
+
+# --- the same, as properties over generated sentences -----------------------------------------
+
+# The words for each kind, written out here (not read from system.yaml), as people type them.
+PASSWORD_WORDS = ["パスワード", "ぱすわーど", "パス", "ぱす", "password", "Password", "PASSWORD",
+                  "pass", "Pass", "pw", "PW", "ＰＷ", "ｐｗ", "ﾊﾟｽﾜｰﾄﾞ", "パス\u200bワード", "passwd"]
+PIN_WORDS = ["暗証番号", "あんしょうばんごう", "PIN", "pin", "ＰＩＮ", "暗証"]
+CARD_CODE_WORDS = ["セキュリティコード", "セキュリティーコード", "CVV", "cvv", "CVC", "ＣＶＶ",
+                   "security code"]
+# What people put between the word and the token; 「は」 and the like say "is".
+SAYS_IS = ["は", "は ", "は　", ":", "：", " : ", "=", "＝", "って", " is ", "は、"]
+OTHER_SEPARATORS = ["", " ", "　", "  ", "が", "が ", "を", "を ", "も ", "、", "\t"]
+# Surrounding Japanese: no digits or Latin letters (they could make a number or a token of
+# their own), no katakana right before the word (「コンパス」 is no password word).
+JAPANESE = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよらりるれろわをん" \
+    "私僕今日明日入力忘変更登録確認送信画面携帯電話届商品注文返品解約困助教方法。、！？　 "
+BEFORE = st.text(alphabet=JAPANESE, max_size=20).map(lambda s: s + "の")
+AFTER = st.just("") | st.tuples(
+    st.sampled_from([" ", "で", "です", "、", "。", "って", "なのに", "!", "\n"]),
+    st.text(alphabet=JAPANESE, max_size=20)).map("".join)
+TOKEN_SYMBOLS = "!#$%&*+-_.@?"
+
+
+@st.composite
+def password_tokens(draw: st.DrawFn) -> str:
+    """A password as people make them: letters, a digit somewhere, maybe a symbol; four
+    characters at least (shorter, the guard cannot tell a token from talk: 「pw: ab1」)."""
+    letters = draw(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+                           min_size=3, max_size=12))
+    digits = draw(st.text(alphabet="0123456789", min_size=1, max_size=6))
+    symbol = draw(st.sampled_from(["", *TOKEN_SYMBOLS]))
+    parts = draw(st.permutations([letters, digits, symbol]))
+    token = "".join(parts)
+    assume(token[0] not in "-.?!")  # what a sentence would read as punctuation
+    return token
+
+
+@st.composite
+def password_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A password word, what may stand after it (「passhanako55」 is one word: a space then),
+    a password, in random Japanese."""
+    word = draw(st.sampled_from(PASSWORD_WORDS))
+    token = draw(password_tokens())
+    return draw(BEFORE) + word + _between(draw, word) + token + draw(AFTER), token
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(sentence=password_sentences())
+def test_a_password_word_and_a_token_anywhere_in_a_sentence_is_a_password(
+    sentence: tuple[str, str],
+) -> None:
+    assert find(sentence[0]) == "password"
+
+
+# system.yaml's `not_password`: after は, these are talk (「パスワードは amazon と同じ」)
+NOT_PASSWORD = {"amazon", "amzn", "prime", "kindle", "alexa", "google", "apple", "gmail",
+                      "yahoo", "icloud", "line", "mail", "email", "reset", "change", "error",
+                      "manager", "login", "signin", "again", "wrong", "forgot", "forget", "help",
+                      "please", "same", "none", "nothing"}
+
+
+@pytest.mark.parametrize("word", sorted(NOT_PASSWORD))
+def test_names_and_words_after_a_password_word_are_talk(word: str) -> None:
+    assert find(f"パスワードは {word} と同じ") is None
+    assert find(f"パスワードは {word.capitalize()}") is None
+    assert find(f"パスワードは {word}2024x") == "password"  # with a digit: a password
+
+
+def test_the_words_that_are_talk_are_system_yamls() -> None:
+    scenarios = load_scenarios(REPO_ROOT / "scenarios")
+    assert set(scenarios.system.safety.words.not_password) == NOT_PASSWORD
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(before=BEFORE, word=st.sampled_from(PASSWORD_WORDS), between=st.sampled_from(SAYS_IS),
+       token=st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=4, max_size=12),
+       after=AFTER)
+def test_letters_alone_after_a_word_that_says_is_are_a_password(
+    before: str, word: str, between: str, token: str, after: str
+) -> None:
+    assume(token not in NOT_PASSWORD)
+    assert find(before + word + between + token + after) == "password"
+
+
+
+def _between(draw: st.DrawFn, word: str) -> str:
+    between = draw(st.sampled_from(SAYS_IS + OTHER_SEPARATORS))
+    return " " if between == "" and normalise(word).isascii() else between  # 「pin1234」
+
+
+@st.composite
+def pin_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A PIN's word, what may stand after it, four to eight digits, in random Japanese."""
+    word = draw(st.sampled_from(PIN_WORDS))
+    pin = draw(st.text(alphabet="0123456789", min_size=4, max_size=8))
+    return draw(BEFORE) + word + _between(draw, word) + pin + draw(AFTER), pin
+
+
+@st.composite
+def card_code_sentences(draw: st.DrawFn) -> tuple[str, str]:
+    """A security code's word, what may stand after it, three or four digits."""
+    word = draw(st.sampled_from(CARD_CODE_WORDS))
+    code = draw(st.text(alphabet="0123456789", min_size=3, max_size=4))
+    return draw(BEFORE) + word + _between(draw, word) + code + draw(AFTER), code
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(sentence=pin_sentences())
+def test_a_pin_word_and_digits_anywhere_in_a_sentence_is_a_pin(
+    sentence: tuple[str, str],
+) -> None:
+    assert find(sentence[0]) == "pin"
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(sentence=card_code_sentences())
+def test_a_security_code_anywhere_in_a_sentence_is_named_as_one(
+    sentence: tuple[str, str],
+) -> None:
+    assert find(sentence[0]) == "security_code"
+
+
+# What people write after a password word when they talk about it: Japanese, never a token.
+TALK = ["を忘れた", "が違うと出る", "の変え方", "を変えたい", "がわからない", "を入れても入れない",
+        "を何回も間違えた", "の再設定", "って何？", "は何文字？", "リセット", "わすれた", "を 変更したい",
+        "が 合っているのに", "は 大文字も必要？"]
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(before=BEFORE, word=st.sampled_from(PASSWORD_WORDS + PIN_WORDS),
+       talk=st.sampled_from(TALK), after=AFTER)
+def test_talk_about_a_password_or_a_pin_is_no_secret(
+    before: str, word: str, talk: str, after: str
+) -> None:
+    assert find(before + word + talk + after) is None
+
+
+@st.composite
+def mistyped_cards(draw: st.DrawFn) -> tuple[str, str]:
+    """A card number with its check digit wrong, cut into groups by random joints (any dash
+    the normaliser knows among them), maybe inside a sentence."""
+    digits = draw(card_numbers())
+    wrong = str((int(digits[-1]) + draw(st.integers(1, 9))) % 10)
+    digits = digits[:-1] + wrong
+    assert not luhn_ok(digits)
+    cuts = sorted(draw(st.sets(st.integers(1, len(digits) - 1), max_size=5)))
+    groups = [digits[a:b] for a, b in zip([0, *cuts], [*cuts, len(digits)], strict=True)]
+    cut_by = [draw(st.sampled_from([" ", "-", "‐", "‑", "‒", "–", "—", "―", "−", "－", "﹣", "⁃",
+                                    "ー", "ｰ", "\u3000", " - "])) for _ in groups[1:]]
+    seen = [normalise(joint) for joint in cut_by]
+    assume([len(g) for g in groups] != [3, 7, 7])  # an order number, in any joint
+    assume(not _may_read_as_a_list(groups, seen))
+    written = groups[0] + "".join(j + g for j, g in zip(cut_by, groups[1:], strict=True))
+    before = draw(st.sampled_from(["", "カード番号は", "これで合ってる？ ", "番号：", "【確認】\n"]))
+    after = draw(st.sampled_from(["", "です", " で払いました。", "（VISA）", "\nよろしく"]))
+    return before + written + after, digits
+
+
+@settings(max_examples=250, deadline=None, derandomize=True)
+@given(card=mistyped_cards())
+def test_a_card_number_with_a_wrong_digit_is_still_a_card(card: tuple[str, str]) -> None:
+    assert find(card[0]) == "card"

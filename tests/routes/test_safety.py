@@ -6,12 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import supportnavi.conversation.service as service_module
+from supportnavi.engine.loader import load_scenarios
+from supportnavi.settings import REPO_ROOT
 from supportnavi.simulator.signing import sign
+from tests.engine.test_sensitive import (
+    card_code_sentences,
+    mistyped_cards,
+    password_sentences,
+    pin_sentences,
+)
+from tests.faults.conftest import ThreadedBot
 from tests.routes.test_reminders import at_trial_remind
 from tests.support.db import every_row
 from tests.support.line_spec import request_errors
@@ -224,3 +237,121 @@ async def test_security_asks_for_a_link_and_reads_only_its_address(bot):
     assert "Amazonに似せた、偽物" in said
     await asyncio.sleep(0)
     assert not [r for r in bot.fake.records if "amzn.asia" in r.path]  # nothing was fetched
+
+
+# --- issue 17, point 6: secrets inside sentences ---------------------------------------------
+
+# The forms reported missed or misnamed, each as sent; the strings of it that must never come
+# back (digits alone are looked for where nothing else could hold them, see _without_ids); the
+# name the warning must give it, the advice, and the kind kept.
+IN_SENTENCES = [
+    ("わたしのパスワード hanako55 でログインできない", ["hanako55"], "パスワードのようなもの",
+     "パスワードを変えて", "password"),
+    ("パスワード hanako55", ["hanako55"], "パスワードのようなもの", "パスワードを変えて",
+     "password"),
+    ("パスは hanako55", ["hanako55"], "パスワードのようなもの", "パスワードを変えて", "password"),
+    ("4111 1111 1111 1112", ["4111111111111112", "4111 1111 1111 1112"],
+     "カード番号のようなもの", "カード会社", "card"),
+    ("暗証番号は1234です", ["1234"], "暗証番号のようなもの", "暗証番号を変えて", "pin"),
+    ("セキュリティコードは123", ["123"], "カードのセキュリティコードのようなもの",
+     "カードを止めて", "security_code"),
+]
+WRONG_NAMES = ["カード番号のようなもの", "パスワードのようなもの", "暗証番号のようなもの",
+               "カードのセキュリティコードのようなもの", "確認コードのようなもの"]
+# What a row or a log line holds that is no one's words: times (ISO or as a datetime's
+# repr), UUIDs, event ids, reply tokens and user ids (20 characters or more: longer than any
+# card number), the schema's version. A secret's digits stored or logged would stand outside
+# them, as a run of digits of their own (the words around them hold no digits).
+_IDS = re.compile(r"\d{4}-\d{2}-\d{2}[ T][\d:.+]+|datetime\.datetime\([^)]*\)"
+                  r"|[0-9a-fA-F-]{20,}|[0-9A-Z]{26}|alembic_version: \S+\n\S+")
+
+
+def _assert_nowhere(traces: list[str], *places: str) -> None:
+    """No trace in any place. A trace of digits alone is looked for as a run of digits of its
+    own, outside ids and times (「1234」 is no trace in 「2026-12-05 17:01:23.461234」)."""
+    for trace in traces:
+        for place in places:
+            if trace.isdecimal():
+                place = _IDS.sub(" ", place)
+                found = re.search(rf"(?<!\d){trace}(?!\d)", place)
+            else:
+                found = re.search(re.escape(trace), place)
+            assert found is None, (trace, place[max(0, found.start() - 80):found.end() + 80])
+
+
+@pytest.mark.parametrize(("typed", "traces", "name", "what_now", "kind"), IN_SENTENCES,
+                         ids=["my-password", "password", "pass", "card-luhn-fails", "pin",
+                              "security-code"])
+async def test_a_secret_inside_a_sentence_is_warned_about_by_its_name(
+    bot, every_log, typed, traces, name, what_now, kind
+):
+    # in the login route, where people write such sentences, and again at the menu
+    user, _ = await opened(bot, "login")
+    for _ in range(2):
+        said = texts(await user.say(user.text(typed)))
+        assert name in said and "必要とすることはありません" in said and "送信取消" in said
+        assert what_now in said
+        assert [other for other in WRONG_NAMES if other in said and other != name] == []
+        assert "ご案内できません" not in said and "読み取れませんでした" not in said
+        await user.say(user.text("メニュー"))
+    user.button("プライム会員をやめる")  # the warning moved nobody: the menu's buttons
+
+    rows = await every_row(bot.db_url)
+    assert f"secret:{kind}" in rows  # the rows were read
+    logged = _logged(every_log)
+    assert "INSERT INTO step_history" in logged  # SQL parameters were logged, and searched
+    sent = "\n".join(_strings([r.body for r in bot.fake.records]))
+    _assert_nowhere([*traces, typed], rows, logged, sent)
+    for record in bot.fake.records:
+        assert request_errors(record.method, record.path, record.body) == [], record.body
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("typed", ["パスワードを忘れた", "パスワードが違うと出る", "パスワードの変え方",
+                                   "暗証番号を忘れた", "パスワードを10回間違えた"])
+async def test_talk_about_a_password_is_no_secret_and_reaches_the_login_route(bot, typed):
+    user = bot.user()
+    await user.say(user.follow())
+    said = texts(await user.say(user.text(typed)))
+    assert "必要とすることはありません" not in said and "ようなもの" not in said
+    login = load_scenarios(REPO_ROOT / "scenarios").routes["login"]
+    assert f"「{login.menu_label}」" in said or any(  # asked about, or opened
+        bubble.split("\n")[0] in said for node in login.nodes.values() for bubble in node.say
+    ), said
+
+
+# --- the same, as a property over generated sentences, through the webhook --------------------
+
+NAMES = {"password": "パスワードのようなもの", "pin": "暗証番号のようなもの",
+         "security_code": "カードのセキュリティコードのようなもの", "card": "カード番号のようなもの"}
+sentences = st.one_of(
+    password_sentences().map(lambda s: ("password", *s)),
+    pin_sentences().map(lambda s: ("pin", *s)),
+    card_code_sentences().map(lambda s: ("security_code", *s)),
+    mistyped_cards().map(lambda s: ("card", *s)),
+)
+
+
+@pytest.fixture
+def served_bot(db_url: str) -> Iterator[ThreadedBot]:
+    bot = ThreadedBot(db_url)
+    yield bot
+    bot.close()
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(sentence=sentences)
+def test_no_generated_secret_is_kept_anywhere_and_each_is_warned_about(
+    served_bot, every_log, sentence
+):
+    kind, typed, token = sentence
+    user = LineUser(served_bot, "U" + uuid.uuid4().hex)  # type: ignore[arg-type]
+    said = texts(served_bot.run(user.say(user.text(typed))))
+    assert NAMES[kind] in said and "必要とすることはありません" in said, (typed, said)
+    rows = served_bot.run(every_row(served_bot.db_url))
+    assert f"secret:{kind}" in rows
+    logged = _logged(every_log)
+    assert "INSERT INTO step_history" in logged  # the SQL and its values were logged, and read
+    sent = "\n".join(_strings([r.body for r in served_bot.fake.records]))
+    _assert_nowhere([token, typed], rows, logged, sent)

@@ -239,6 +239,9 @@ class SecretWords(_Strict):
     A space in a word stands for any spaces."""
 
     password: list[str] = Field(min_length=1)
+    # Latin words that, after a password word, are talk about it, not the password itself
+    # (「パスワードは Amazon と同じ」, 「password reset」): compared without case.
+    not_password: list[str] = Field(min_length=1)
     code: list[str] = Field(min_length=1)
     card_code: list[str] = Field(min_length=1)
     pin: list[str] = Field(min_length=1)

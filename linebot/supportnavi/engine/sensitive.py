@@ -1,5 +1,6 @@
-"""Does a message hold something the bot must never receive: a card number, a password, a
-one-time code or a My Number?
+"""Does a message hold something the bot must never receive: a card number (even one typed
+with a wrong digit), a password, a card's PIN or security code, a one-time code or a My
+Number? A secret is found inside a sentence, with whatever words stand around it.
 
 Only the kind is returned, never the matched text, so that nothing downstream can keep it.
 """
@@ -42,18 +43,49 @@ _CARD_RANGES: tuple[tuple[range, int, frozenset[int]], ...] = (
     (range(62, 63), 2, frozenset(range(16, 20))),  # UnionPay
 )
 
-# After a password word: は / : / = / って, then a token of at least four characters with no
-# Japanese in it (「パスワードは abc123」, 「pw: hunter22」).
-_PASSWORD_AFTER = r"\s*(?:は|:|=|って|is)\s*([!-~]{4,})"
+# What may stand between a password, PIN or security-code word and what follows it: spaces,
+# は / が / を / も / って / とは / is, : and = (NFKC made ＝ and ： plain), a comma, then maybe
+# an opening quote or bracket. Any of them, a few in a row, or none (「パスワードhanako55」).
+_SEPARATOR = r"(?:\s|[:=,、]|は|が|を|も|って|とは|(?<![a-z])is(?![a-z]))"
+_SEPARATORS = rf"(?P<sep>{_SEPARATOR}{{0,6}})[\"'「『(\[【<]?"
+# Those that say "is": after them a word of letters alone is read as the password too
+# (「パスワードは hanako」), after spaces alone it is not (「password reset」).
+_SAYS_IS = ("は", ":", "=", "って", "とは", "is")
+# The token itself: printable ASCII, not starting with what is a separator or a quote.
+_TOKEN = r"(?P<token>[0-9A-Za-z!#$%&*+\-./;?@^_`|~][!-~]*)"
+# A secret token has at least this many characters (「pw: abc」 is too short to tell).
+_TOKEN_MIN = 4
+# A count, a date or an amount, not a secret, when one of these follows its digits at once:
+# 「パスワードを 2024年に変えた」, 「暗証番号 1234円」.
+_UNITS = frozenset("年月日回文字桁時分秒円個件度人枚通週歳番目")
+# Punctuation trimmed from a token's ends before it is judged (「hanako55.」, 「(abc123)」).
+_TRIM = "\"'()[]<>.,;!?"
+_NUMBER_TOKEN = re.compile(r"[\d\-/.,]+")
+# A security code: 3 or 4 digits after its word (「セキュリティコードは123」, 「CVV: 1234」).
+_CARD_CODE_DIGITS = r"(?P<token>\d{3,4})(?!\d)"
+_CARD_CODE_MIN = 3
 
 
-def _alternatives(words: Iterable[str], *, latin_alone: bool = False) -> str:
+# The katakana words 「パス」 may stand after and still be a password's (「ログインパス」).
+_KANA_BEFORE_PASS = ("ログイン", "アマゾン", "アカウント", "アプリ")
+
+
+def _alternatives(words: Iterable[str], *, latin_alone: bool = False,
+                  kana_alone: int = 0) -> str:
     """A pattern for any of the words, longest first; a space in a word stands for any spaces,
-    and with `latin_alone` a Latin word is not found at the end of a longer one (「chpw」)."""
+    and with `latin_alone` a Latin word is found only as a word of its own (not the 「pw」 of
+    「chpw」, nor 「pass」 in 「passport」 or 「forgot_password」). With `kana_alone`, a katakana
+    word that short is not found at the end of a longer one (「パス」 in 「コンパス」), but for
+    the few of _KANA_BEFORE_PASS (「ログインパス」)."""
     parts = []
     for word in sorted(set(words), key=len, reverse=True):
         pattern = r"\s*".join(re.escape(part) for part in word.split(" "))
-        parts.append(rf"(?<![a-z]){pattern}" if latin_alone and word.isascii() else pattern)
+        if latin_alone and word.isascii():
+            pattern = rf"(?<![a-z0-9_]){pattern}(?![a-z0-9_])"
+        elif len(word) <= kana_alone and not word.isascii():
+            after = "|".join(rf"(?<={re.escape(w)})" for w in _KANA_BEFORE_PASS)
+            pattern = rf"(?:(?<![\u30a1-\u30fa\u30fc])|{after}){pattern}"
+        parts.append(pattern)
     return "(?:" + "|".join(parts) + ")"
 
 
@@ -63,8 +95,12 @@ class SecretGuard:
 
     def __init__(self, words: SecretWords) -> None:
         code = _alternatives(words.code)
-        self._password = re.compile(_alternatives(words.password, latin_alone=True)
-                                    + _PASSWORD_AFTER, re.IGNORECASE)
+        # 「パスワード hanako55」, 「わたしのパスは hanako55 です」, 「PW：hunter22」: a password
+        # word, separators or none, and a token that looks like a password (_looks_secret).
+        self._password = re.compile(
+            _alternatives(words.password, latin_alone=True, kana_alone=2)
+            + _SEPARATORS + _TOKEN, re.IGNORECASE)
+        self._not_password = frozenset(word.casefold() for word in words.not_password)
         # 「確認コード 123456」, 「認証コードは 4821」, 「コード：482913」. The spaces after は / :
         # are inside its optional group: two \s* around an optional word would share every run
         # of spaces between them, trying each split (「コード」 and 5,000 spaces: 0.15 s).
@@ -73,26 +109,35 @@ class SecretGuard:
         # The SMS pasted as it came: 「123456 はあなたのAmazonワンタイムパスワードです」.
         self._code_before = re.compile(
             rf"(?<!\d)\d{{4,8}}\s*(?:は|が|is)\s*.{{0,20}}?{code}", re.IGNORECASE)
-        self._card_code = re.compile(_alternatives(words.card_code), re.IGNORECASE)
-        self._pin = re.compile(_alternatives(words.pin), re.IGNORECASE)
+        card_code = _alternatives(words.card_code, latin_alone=True)
+        self._card_code = re.compile(card_code, re.IGNORECASE)
+        # 「セキュリティコードは123」, 「CVV 1234」
+        self._card_code_after = re.compile(
+            card_code + _SEPARATORS + _CARD_CODE_DIGITS, re.IGNORECASE)
+        # 「暗証番号は1234です」, 「あんしょうばんごう 0000」, 「PIN: 4321」
+        self._pin = re.compile(_alternatives(words.pin, latin_alone=True) + _SEPARATORS + _TOKEN,
+                               re.IGNORECASE)
         self._my_number = re.compile(_alternatives(words.my_number), re.IGNORECASE)
         self._parcel = re.compile(_alternatives(words.parcel), re.IGNORECASE)
 
     def find(self, text: str) -> SecretKind | None:
         """The kind of secret the text seems to hold, or None."""
         text = clean(text)
-        if _has_card(text):
+        if _has_card(text, parcel_said=self._parcel.search(text) is not None):
             return "card"
         codes = self._code_after.search(text) or self._code_before.search(text)
-        if self._card_code.search(text) and codes:
-            return "card"
-        if self._pin.search(text) and self._has_password(text):
-            return "card"
+        # 「セキュリティコードは123」, or a code said to be one (「1234 はセキュリティコード」); a
+        # one-time code beside the word elsewhere is a one-time code.
+        if self._has_token(self._card_code_after, text, fewest=_CARD_CODE_MIN) or (
+                codes and self._card_code.search(codes.group())):
+            return "security_code"
+        if self._has_token(self._pin, text):
+            return "pin"
         if self._has_my_number(text):
             return "my_number"
         if codes:
             return "code"  # before passwords: ワンタイムパスワード is a code
-        if self._has_password(text):
+        if self._has_token(self._password, text):
             return "password"
         return None
 
@@ -105,9 +150,46 @@ class SecretGuard:
             for number in _numbers(text, 12, 12)
         )
 
-    def _has_password(self, text: str) -> bool:
-        return any(any(c.isalnum() for c in match.group(1))
-                   for match in self._password.finditer(text))
+    def _has_token(self, pattern: re.Pattern[str], text: str, fewest: int = _TOKEN_MIN) -> bool:
+        """Is a word of `pattern` followed by a token that looks like a secret? Each place a
+        word stands is tried (finditer would skip a place inside a match that failed)."""
+        start = 0
+        while (match := pattern.search(text, start)) is not None:
+            if self._looks_secret(match, text, fewest):
+                return True
+            start = match.start() + 1
+        return False
+
+    def _looks_secret(self, match: re.Match[str], text: str, fewest: int) -> bool:
+        """Does the token after a secret's word look like one, not like talk about it?
+
+        - Japanese after the word is talk: 「パスワードを忘れた」 has no token at all.
+        - Digits alone (and the joints of a number) are a secret, unless a unit follows
+          (「2024年」, 「1000円」) or they are a date, a price, a phone or an order number.
+        - Letters alone only after a word that says "is" (は, :, =, って), and not one of
+          `not_password` (「パスワードは Amazon と同じ」); after spaces alone they are talk
+          (「password reset」, 「PW manager」).
+        - Anything else with a letter or digit is a secret (「hanako55」, 「Secr3t!」), but a
+          link is not (the link judge reads it).
+        """
+        token = match.group("token")
+        core = token.strip(_TRIM)
+        if len(core) < fewest or not any(c.isalnum() for c in core):
+            return False
+        if _NUMBER_TOKEN.fullmatch(core):
+            # what follows the digits: a unit right after them (「2024年」), not after 「1234!」
+            after = token[len(token.rstrip(_TRIM)):] or text[match.end():match.end() + 1]
+            if after[:1] in _UNITS:
+                return False
+            return sum(c.isdigit() for c in core) >= fewest and not any(
+                _is_item(run.groups, run.joints) for run in _runs(core))
+        lowered = core.casefold()
+        if lowered.startswith(("http:", "https:", "www.")) or "://" in lowered:
+            return False
+        if core.isalpha():
+            says_is = any(word in match.group("sep") for word in _SAYS_IS)
+            return says_is and lowered not in self._not_password
+        return lowered not in self._not_password
 
 
 def luhn_ok(digits: str) -> bool:
@@ -305,11 +387,27 @@ def _is_list(number: _Number) -> bool:
     return bool(ways[len(groups)])
 
 
-def _has_card(text: str) -> bool:
+# A number that fails Luhn is still taken for a mistyped card when it is card-shaped; a parcel
+# number said as one (「伝票番号は 4321-8765-2109-5」) is left alone up to this many digits.
+_PARCEL_DIGITS = 15
+
+
+def _has_card(text: str, *, parcel_said: bool = False) -> bool:
+    """A card's number: 13 to 19 digits that fit a card brand's first digits and lengths, and
+    are no Amazon order number and no list of dates, prices and phone numbers. One that fails
+    Luhn is taken for a card typed with a wrong digit, unless it is itself a date, a price, a
+    phone or an order number in any joint, or a parcel number said as one."""
     for number in _numbers(text, 13, 19):
-        if (card_brand_ok(number.digits) and luhn_ok(number.digits)
-                and not _is_order_number(number) and not _is_list(number)):
+        if (not card_brand_ok(number.digits) or _is_order_number(number)
+                or _is_list(number)):
+            continue
+        if luhn_ok(number.digits):
             return True
+        if _is_item(number.groups, number.joints):
+            continue
+        if parcel_said and len(number.digits) <= _PARCEL_DIGITS:
+            continue
+        return True
     return False
 
 

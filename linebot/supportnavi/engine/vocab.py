@@ -15,8 +15,10 @@ VERDICTS: tuple[Verdict, ...] = (
 LinkVerdict = Literal["amazon", "lookalike", "unknown", "invalid"]
 LINK_VERDICTS: tuple[LinkVerdict, ...] = ("amazon", "lookalike", "unknown", "invalid")
 # What a message may hold that the bot must never receive (supportnavi.engine.sensitive).
-SecretKind = Literal["card", "password", "code", "my_number"]
-SECRET_KINDS: tuple[SecretKind, ...] = ("card", "password", "code", "my_number")
+# `pin` is a card's or an account's 暗証番号, `security_code` the digits on a card's back (CVV).
+SecretKind = Literal["card", "password", "code", "my_number", "pin", "security_code"]
+SECRET_KINDS: tuple[SecretKind, ...] = (
+    "card", "password", "code", "my_number", "pin", "security_code")
 # Fact kinds that are phone numbers: whose number it is decides the verdict. `phone` is one the
 # guides report as Amazon's; `unconfirmed_phone` one that a single guide gives and none confirms.
 PHONE_KINDS = ("phone", "unconfirmed_phone", "carrier_phone")
