@@ -57,6 +57,12 @@ class Exploding:
             raise RuntimeError("the encoder broke")
         return "unknown", 0.0
 
+    def rank(self, text: str, most: int = 8) -> list[tuple[str, float]]:
+        # the interpreter asks for the ranking (issue 16), not classify()
+        if "boom" in text:
+            raise RuntimeError("the encoder broke")
+        return [("unknown", 0.0)]
+
 
 def event(user: str, given: Input) -> InboundEvent:
     kind = {Follow: "follow", Text: "message", Postback: "postback"}[type(given)]
