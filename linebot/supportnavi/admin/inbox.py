@@ -24,7 +24,8 @@ from supportnavi.store.models import UnmatchedText
 
 Status = Literal["new", "accepted", "ignored"]
 STATUSES: tuple[Status, ...] = ("new", "accepted", "ignored")
-MOST = 500  # entries a page or the API lists
+MOST = 500  # entries the API lists
+PAGE_MOST = 100  # new entries the page lists (each has a select of every place)
 
 
 @dataclass(frozen=True)

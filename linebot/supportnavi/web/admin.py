@@ -152,13 +152,13 @@ def router() -> APIRouter:
         if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
         reader, scenarios = _reader(services), services.scenarios
-        fresh = await inbox.entries(reader, status="new")
+        fresh = await inbox.entries(reader, status="new", limit=inbox.PAGE_MOST)
         taken = await inbox.entries(reader, status="accepted")
         just = next((e for e in taken if e.id == accepted), None)
         return page(request, "unmatched.html", entries=fresh, taken=taken, just=just,
                     places=inbox.places(scenarios), names=dict(inbox.places(scenarios)),
                     yaml_line=inbox.yaml_line, days=services.settings.unmatched_days,
-                    zone=services.settings.zone)
+                    zone=services.settings.zone, most=inbox.PAGE_MOST)
 
     @api.post("/admin/unmatched/{entry_id}/accept")
     async def unmatched_accept(request: Request, services: ServicesDep, entry_id: int) -> Response:
