@@ -29,6 +29,9 @@ reminders_app = typer.Typer(help="Deadline reminders.", no_args_is_help=True)
 app.add_typer(reminders_app, name="reminders")
 richmenu_app = typer.Typer(help="The rich menu at the bottom of the chat.", no_args_is_help=True)
 app.add_typer(richmenu_app, name="richmenu")
+examples_app = typer.Typer(help="Examples for the scenarios, from the operators' inbox.",
+                           no_args_is_help=True)
+app.add_typer(examples_app, name="examples")
 
 
 def _settings(overrides: dict[str, str] | None = None) -> Settings:
@@ -203,6 +206,38 @@ def db_prune(
         finally:
             await db.dispose()
         typer.echo(" ".join(f"{table}={n}" for table, n in deleted.items()))
+
+    _run_fast(run())
+
+
+@examples_app.command("export")
+def examples_export(
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="write here instead of stdout")] = None,
+) -> None:
+    """Every inbox entry accepted on /admin/unmatched, as YAML grouped by route and node: one
+    document per scenarios/<route>.yaml, with that file's keys (examples:, nodes: <node>:
+    examples:), to paste there."""
+    from supportnavi import compose
+    from supportnavi.admin import inbox
+    from supportnavi.admin.queries import Reader
+
+    settings = _settings()
+
+    async def run() -> None:
+        db = compose.database(settings)
+        reader = Reader(db)
+        try:
+            accepted = await inbox.entries(reader, status="accepted", limit=None)
+        finally:
+            await reader.dispose()
+            await db.dispose()
+        written = inbox.export(accepted)
+        if out is None:
+            typer.echo(written, nl=False)
+        else:
+            out.write_text(written, encoding="utf-8")
+            typer.echo(f"{len(accepted)} examples written to {out}", err=True)
 
     _run_fast(run())
 

@@ -95,7 +95,7 @@ def conversation(
                                    reader=reading)
     return ConversationService(db, scenarios, line, planner=planner(settings, scenarios),
                                classifier=classifier, batch_max=settings.event_batch_max,
-                               reader=reading)
+                               reader=reading, unmatched_days=settings.unmatched_days)
 
 
 def warm_understanding(scenarios: Scenarios, classifier: Classifier) -> None:
@@ -132,7 +132,8 @@ def dispatcher(
 
 
 def housekeeper(settings: Settings, db: Database) -> Housekeeper:
-    return Housekeeper(db, Retention.days(settings.event_ids_days, settings.step_history_days))
+    return Housekeeper(db, Retention.days(settings.event_ids_days, settings.step_history_days,
+                                          settings.unmatched_days))
 
 
 def reader(settings: Settings, db: Database) -> Reader | None:

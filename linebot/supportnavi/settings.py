@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # the step history and finished reminders. Every `serve` process prunes, every hour.
     event_ids_days: int = Field(default=7, ge=1, alias="SUPPORTNAVI_EVENT_IDS_DAYS")
     step_history_days: int = Field(default=90, ge=1, alias="SUPPORTNAVI_STEP_HISTORY_DAYS")
+    # The operators' inbox of texts the bot could not place (issue 18): kept this many days
+    # after they were last typed; 0: nothing is kept (and what was, is deleted)
+    unmatched_days: int = Field(default=30, ge=0, alias="SUPPORTNAVI_UNMATCHED_DAYS")
     housekeeping: bool = Field(default=True, alias="SUPPORTNAVI_HOUSEKEEPING")
     housekeeping_interval_seconds: float = Field(default=3600.0, gt=0,
                                                  alias="SUPPORTNAVI_HOUSEKEEPING_INTERVAL")

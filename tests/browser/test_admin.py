@@ -1,10 +1,12 @@
 """/admin in Chromium: a conversation held through the signed webhook shows up in
 prime_cancel's funnel and on its state machine; without the token the page is the 401 login
-form, and the form lets a person in. axe-core finds nothing to fix on any of the pages.
+form, and the form lets a person in; what the bot could not place shows on /admin/unmatched,
+where it is accepted as an example (the YAML line to paste) or ignored. axe-core finds nothing
+to fix on any of the pages.
 
-With SUPPORTNAVI_SCREENSHOTS=docs/screenshots it also writes admin-phone.png and
-admin-desktop.png there, after a few more conversations so that the charts have something to
-show."""
+With SUPPORTNAVI_SCREENSHOTS=docs/screenshots it also writes admin-phone.png,
+admin-desktop.png, admin-route.png and admin-unmatched.png there, after a few more
+conversations so that the charts have something to show."""
 
 from __future__ import annotations
 
@@ -38,6 +40,9 @@ class Person:
     def open(self, route: str) -> None:
         data = postback.encode(postback.Tap(keys.Route(route)))
         assert self.chat.send({"type": "postback", "postback": {"data": data}})
+
+    def say(self, text: str) -> None:
+        assert self.chat.say(text)
 
     def tap(self, *labels: str) -> None:
         for label in labels:
@@ -89,6 +94,39 @@ def test_a_conversation_shows_in_prime_cancels_funnel_and_graph(sim_server, desk
     assert axe_violations(page) == []  # the login page too
 
 
+def test_the_inbox_of_what_the_bot_could_not_place(sim_server, desktop):
+    """Typed twice by one person and once by another, it is one entry counted 3; accepted
+    with the select's best guess, the page gives the YAML line; ignored, it is gone."""
+    first, second = Person(sim_server, "inbox-1"), Person(sim_server, "inbox-2")
+    for person in (first, second):
+        person.follow()
+    for person, text in ((first, "もにゃもにゃ ふがふが"), (first, "もにゃもにゃ ふがふが"),
+                         (second, "もにゃもにゃ　ふがふが"), (second, "解約"),
+                         (second, "ほげほげ 0120-000-000 ほげ")):
+        person.say(text)
+
+    page = desktop
+    log_in(page, sim_server)
+    page.get_by_role("link", name="読み取れなかった質問を見る（例として追加・無視）").click()
+    assert page.get_by_role("heading", name="読み取れなかった質問", exact=True).is_visible()
+    assert axe_violations(page) == []
+    entry = page.locator("ol.inbox > li").filter(has_text="もにゃもにゃ ふがふが")
+    assert entry.locator(".facts dd").first.inner_text() == "3"
+    asked = page.locator("ol.inbox > li").filter(has=page.locator("p.said", has_text="解約"))
+    select = asked.get_by_label("この文を例にする場所")
+    assert select.input_value() == "prime_cancel"  # the best guess
+    with page.expect_navigation():
+        asked.get_by_role("button", name="例として追加（貼り付ける行を表示）").click()
+    notice = page.locator("section.notice")
+    assert "scenarios/prime_cancel.yaml の先頭の examples: の下" in notice.inner_text()
+    assert notice.locator("pre code").inner_text() == "  - 解約"
+    assert axe_violations(page) == []
+    with page.expect_navigation():
+        entry.get_by_role("button", name="無視する（一覧から消す）").click()
+    assert page.locator("ol.inbox > li").filter(has_text="もにゃもにゃ").count() == 0
+    assert axe_violations(page) == []
+
+
 def test_screenshots_at_phone_and_desktop_width(sim_server, phone, desktop):
     target = os.environ.get("SUPPORTNAVI_SCREENSHOTS")
     if not target:
@@ -122,3 +160,18 @@ def test_screenshots_at_phone_and_desktop_width(sim_server, phone, desktop):
         page.screenshot(path=str(out / name), full_page=True)
     desktop.goto(f"{sim_server.url}/admin/routes/prime_cancel")
     desktop.screenshot(path=str(out / "admin-route.png"), full_page=True)
+    # the inbox: what a few people typed that the bot could not place, one of them accepted
+    for i, (text, times) in enumerate((("ポイントの有効期限が知りたい", 3),
+                                       ("ギフトカードの残高ってどこで見るの", 2), ("解約", 2),
+                                       ("注文番号 250-1234567-1234567 の件", 1),
+                                       ("あああ", 1))):
+        person = Person(sim_server, f"shot-inbox-{i}")
+        person.follow()
+        for _ in range(times):
+            person.say(text)
+    desktop.goto(f"{sim_server.url}/admin/unmatched")
+    accepted = desktop.locator("ol.inbox > li").filter(
+        has=desktop.locator("p.said", has_text="解約"))
+    with desktop.expect_navigation():
+        accepted.get_by_role("button", name="例として追加（貼り付ける行を表示）").click()
+    desktop.screenshot(path=str(out / "admin-unmatched.png"), full_page=True)

@@ -113,6 +113,22 @@ class NodeCount:
 
 
 @dataclass
+class Ending:
+    """Answers to 「解決しましたか？」 on one end node: the 「いいえ」 rate says which ending
+    leaves people unsolved."""
+
+    node: str
+    title: str
+    yes: int = 0
+    no: int = 0
+
+    @property
+    def no_rate(self) -> float | None:
+        answered = self.yes + self.no
+        return self.no / answered if answered else None
+
+
+@dataclass
 class Funnel:
     route: str
     title: str
@@ -123,6 +139,7 @@ class Funnel:
     yes: int = 0  # answers to 「解決しましたか？」
     no: int = 0
     nodes: list[NodeCount] = field(default_factory=list)
+    endings: list[Ending] = field(default_factory=list)  # end nodes, in walk order
 
     @property
     def yes_rate(self) -> float | None:
@@ -329,10 +346,11 @@ async def funnels(
         .where(marked.c.route.is_not(None))
         .group_by(marked.c.route, marked.c.node),
     )
+    # per node: the answer is recorded on the end node it was given on
     answers = (
-        select(StepRecord.route, StepRecord.kind, func.count())
+        select(StepRecord.route, StepRecord.node, StepRecord.kind, func.count())
         .where(StepRecord.at >= since, StepRecord.kind.in_(("resolved_yes", "resolved_no")))
-        .group_by(StepRecord.route, StepRecord.kind)
+        .group_by(StepRecord.route, StepRecord.node, StepRecord.kind)
     )
 
     status_counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -345,7 +363,11 @@ async def funnels(
         status_counts[route_id][state] += int(count)
         if state == "gave_up" and node is not None:
             gave_up_at[(route_id, node)] += int(count)
-    answered = {(r, k): int(c) for r, k, c in (await session.execute(answers)).all()}
+    answered: dict[tuple[str, str], int] = defaultdict(int)
+    answered_at: dict[tuple[str, str | None, str], int] = {}
+    for r, n, k, c in (await session.execute(answers)).all():
+        answered[(str(r), k)] += int(c)
+        answered_at[(str(r), n, k)] = int(c)
 
     result = []
     menu = scenarios.menu_routes
@@ -363,6 +385,12 @@ async def funnels(
                           route.nodes[node_id].end, node_visits.get((route.id, node_id), 0),
                           gave_up_at.get((route.id, node_id), 0))
                 for node_id in walk_order(route)
+            ],
+            endings=[
+                Ending(node_id, route.nodes[node_id].title or node_id,
+                       answered_at.get((route.id, node_id, "resolved_yes"), 0),
+                       answered_at.get((route.id, node_id, "resolved_no"), 0))
+                for node_id in walk_order(route) if route.nodes[node_id].end
             ],
         ))
     return result

@@ -5,6 +5,7 @@ transaction, and the answers sent after the commit."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,7 +21,15 @@ from supportnavi.conversation.ports import Sender
 from supportnavi.edition import Edition, Live
 from supportnavi.engine import Input, Outcome, Scenarios, State, advance, trouble
 from supportnavi.engine.hours import PushHours
-from supportnavi.engine.outcome import Effect, Revive, Schedule, SetWindow, StopAll, StopReminder
+from supportnavi.engine.outcome import (
+    Effect,
+    Revive,
+    Schedule,
+    SetWindow,
+    StopAll,
+    StopReminder,
+    Unmatched,
+)
 from supportnavi.engine.ports import Classifier, Context, Planner, ReminderInfo
 from supportnavi.metrics import EVENT_SECONDS, POISON_EVENTS
 from supportnavi.store import incidents, repo
@@ -99,12 +108,30 @@ class _Batch:
     touched: set[str] = field(default_factory=set)  # people whose reminders changed here
     steps: list[dict[str, Any]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: dict[str, dict[str, Any]] = field(default_factory=dict)  # the inbox, by key
 
     async def write(self, now: datetime) -> None:
         await self.store.save_states({u: (self.states[u], n) for u, n in self.saves.items()},
                                      now)
         await self.store.add_steps(self.steps)
         await self.store.add_outbox(self.outbox)
+        await self.store.add_unmatched(list(self.unmatched.values()))
+
+    def keep_unmatched(self, found: Unmatched, now: datetime) -> None:
+        """One more of a group of the operators' inbox (issue 18): counted here, so that the
+        transaction writes each group once, in one statement. Nothing of who typed it."""
+        key = hashlib.sha256("\x1f".join(
+            (found.route or "", found.node or "", found.text)).encode()).hexdigest()
+        row = self.unmatched.get(key)
+        if row is not None:
+            row["count"] += 1
+            row["last_seen"] = now
+            return
+        self.unmatched[key] = {
+            "key": key, "text": found.text, "route": found.route, "node": found.node,
+            "guesses": [{"route": g.route, "node": g.node, "score": g.score}
+                        for g in found.guesses],
+            "count": 1, "first_seen": now, "last_seen": now, "status": "new"}
 
 
 class ConversationService:
@@ -128,6 +155,7 @@ class ConversationService:
         classifier: Classifier | None = None,
         batch_max: int = 64,
         reader: Callable[[str], str] | None = None,
+        unmatched_days: int = 0,
     ) -> None:
         """`scenarios`: the process's `Live` edition (its classifier and planner with it), or
         fixed scenarios with `planner` (None: no reminders are offered) and `classifier`
@@ -138,6 +166,8 @@ class ConversationService:
         self.sender = sender
         self.clock = clock
         self.reader = reader  # how typed Japanese reads; None: as it is written
+        # days the operators' inbox keeps what the bot could not place; 0: nothing is kept
+        self.unmatched_days = unmatched_days
         self._commits: GroupCommit[_Item, Handled] = GroupCommit(
             db, self._commit, max_items=batch_max, name="conversation-writer",
             quarantine=self._quarantine, hold_key=_hold_key)
@@ -272,7 +302,8 @@ class ConversationService:
         edition = batch.edition
         scenarios = edition.scenarios
         context = Context(planner=edition.planner, classifier=edition.classifier,
-                          reader=self.reader, window=_window(user))
+                          reader=self.reader, window=_window(user),
+                          unmatched_days=self.unmatched_days)
         try:
             outcome = _advance(scenarios, state, event.input, now, context)
             if outcome.needs_reminders:
@@ -312,6 +343,8 @@ class ConversationService:
              "resolved": outcome.resolved[:128], "event_id": event.event_id}
             for s in outcome.steps
         )
+        if outcome.unmatched is not None and self.unmatched_days > 0:
+            batch.keep_unmatched(outcome.unmatched, now)
         if not outcome.messages or user.status == "blocked":
             return None
         outbox_id = str(uuid.uuid4())

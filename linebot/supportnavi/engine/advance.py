@@ -28,6 +28,7 @@ from supportnavi.engine.limits import MAX_LABEL, MAX_MESSAGES, MAX_QUICK_REPLIES
 from supportnavi.engine.links import Link
 from supportnavi.engine.outcome import (
     Effect,
+    Guess,
     Outcome,
     OutText,
     Place,
@@ -39,9 +40,11 @@ from supportnavi.engine.outcome import (
     StopAll,
     StopReminder,
     Understood,
+    Unmatched,
 )
 from supportnavi.engine.ports import Context, ReminderInfo
 from supportnavi.engine.postback import global_reply
+from supportnavi.engine.redact import redact
 from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.state import Follow, Input, OtherMessage, Postback, State, Text
 from supportnavi.engine.text import small_number
@@ -111,6 +114,8 @@ class _Turn:
         self.number: str | None = None
         self.link: Link | None = None  # likewise {link} and {domain}
         self.understood: Understood | None = None  # what typed text was read as
+        self.typed: str | None = None  # the text being read, for the inbox (redacted there)
+        self.unmatched: Unmatched | None = None
         # The person's pending reminders as this turn leaves them (a stop removes one).
         self.pending: list[ReminderInfo] | None = (
             None if ctx.reminders is None else list(ctx.reminders)
@@ -201,6 +206,7 @@ class _Turn:
         decided is kept in `understood` (`supportnavi classify` prints it). `moved`: the
         person's screen was removed (relocate()); what they typed meant that screen, so after
         the safety checks they are told and shown where they are now."""
+        self.typed = raw
         # Safety first, before commands, dates, numbers or routing: a secret is answered with a
         # warning and goes no further; a link or a phone number anywhere gets its verdict.
         secret = self.sc.secrets.find(raw) if self.sc.secrets is not None else None
@@ -257,7 +263,7 @@ class _Turn:
         asking = here is not None and here[1].input is not None
         classifier = None if asking else self.ctx.classifier
         reading = route_for(lex, text, self.sc, classifier.rank if classifier else None)
-        self._understood(reading.kind, reading.score, reading.candidates)
+        self._understood(reading.kind, reading.score, reading.candidates, reading.guesses)
         if reading.kind == "greeting":
             return self._greeting(reading.detail)
         if reading.kind in ("name", "example", "keywords", "similar") and reading.target and not (
@@ -276,9 +282,23 @@ class _Turn:
         return self._not_understood(reading.candidates if reading.kind == "ask" else ())
 
     def _understood(self, kind: str, score: float = 1.0,
-                    candidates: tuple[Candidate, ...] = ()) -> None:
-        self.understood = Understood(kind, score, tuple(
-            Place(c.target.route, c.target.node) for c in candidates))
+                    candidates: tuple[Candidate, ...] = (),
+                    guesses: tuple[Candidate, ...] = ()) -> None:
+        self.understood = Understood(
+            kind, score, tuple(Place(c.target.route, c.target.node) for c in candidates),
+            tuple(Guess(c.target.route, c.target.node, round(c.score, 4)) for c in guesses))
+
+    def _keep_unmatched(self) -> None:
+        """The typed text, redacted, for the operators' inbox (issue 18): one the bot answered
+        「none of ours」, asked about, or could not read on this screen. Nothing when it holds
+        a secret (or is empty once redacted)."""
+        if self.typed is None:
+            return
+        text = redact(self.typed, self.sc.secrets, self.sc.links)
+        if text is None:
+            return
+        guesses = self.understood.guesses if self.understood is not None else ()
+        self.unmatched = Unmatched(text, self.state.route, self.state.node, guesses)
 
     def _screen(self) -> Screen:
         here = self._here()
@@ -306,6 +326,7 @@ class _Turn:
         """Not sure which was meant: ask, with the candidates as buttons and the menu (a bare
         「解約」: which of them; else: 「〇〇のご相談ですか？」 for the likeliest)."""
         self.steps.append(Step("ask", None, None))
+        self._keep_unmatched()
         names = [self._target_name(c.target) for c in candidates]
         texts = self.system.texts
         self._say(texts.ask_which if which else texts.ask.format(first=names[0]))
@@ -441,7 +462,11 @@ class _Turn:
             self._show_menu()
         elif action == "help":
             self.steps.append(Step("help", self.state.route, self.state.node))
-            self._say(*self.system.texts.help)
+            texts = list(self.system.texts.help)
+            if self.ctx.unmatched_days > 0:
+                kept = self.system.texts.help_unmatched.format(days=self.ctx.unmatched_days)
+                texts[-1] = f"{texts[-1]}\n{kept}"
+            self._say(*texts)
             self._attach(self._shown_replies())
         elif action == "restart":
             route_id = self.state.route
@@ -786,12 +811,15 @@ class _Turn:
     def _unknown(self, how: str) -> Outcome:
         """Text that is none of ours, at the menu: say what the bot can help with, and show it."""
         self.steps.append(Step("unmatched", None, None))
+        if how == "unknown":
+            self._keep_unmatched()
         self._say(self.system.understanding.unknown)
         self._show_menu()
         return self._done(f"text:{how}")
 
     def _not_understood(self, candidates: tuple[Candidate, ...] = ()) -> Outcome:
         self.steps.append(Step("unmatched", self.state.route, self.state.node))
+        self._keep_unmatched()
         self._say(self.system.texts.not_understood)
         replies = list(self._shown_replies())
         for c in candidates:
@@ -805,4 +833,5 @@ class _Turn:
     def _done(self, resolved: str) -> Outcome:
         assert 1 <= len(self.messages) <= MAX_MESSAGES, self.messages
         return Outcome(state=self.state, messages=self.messages, steps=self.steps,
-                       resolved=resolved, effects=self.effects, understood=self.understood)
+                       resolved=resolved, effects=self.effects, understood=self.understood,
+                       unmatched=self.unmatched)

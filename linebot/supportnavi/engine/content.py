@@ -174,6 +174,8 @@ class SystemTexts(_Strict):
     menu_other: str  # a line under the menu naming another page: {label}
     number_fallback: str  # what {number} reads as when the typed number is no longer at hand
     help: list[str] = Field(min_length=1, max_length=MAX_MESSAGES - 1)
+    # one sentence under the help while the inbox keeps what the bot could not read: {days}
+    help_unmatched: str
     stale: str
     # to a person whose screen an edit of the scenarios removed, before their route's start
     # (or the menu, when the route is gone too)

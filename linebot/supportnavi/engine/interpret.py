@@ -50,6 +50,7 @@ TYPO_SCORE = 0.8
 WORD_WEIGHT = 2  # a keyword group's weight: its characters, and this for each of its words
 TYPO_TEXT_MOST = 40  # longer texts are sentences: the similarity reads them
 ASK_MAX = 3
+GUESSES = 3  # best guesses kept with a text the bot could not place
 
 Kind = Literal[
     "secret", "link", "phone", "empty", "command", "number", "menu_number", "label", "yes",
@@ -86,6 +87,9 @@ class Reading:
     score: float = 0.0
     candidates: tuple[Candidate, ...] = ()
     detail: Any = None
+    # the interpreter's best guesses (at most GUESSES), for the operators' inbox: the places
+    # asked about, or for `unknown` the nearest examples' places below the thresholds
+    guesses: tuple[Candidate, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -411,6 +415,7 @@ def route_for(lex: Lexicon, text: Typed, scenarios: Scenarios,
     if slips:
         return _ask([c for r in slips for c in r.candidates], why="typo")
     scope = _in_scope(lex, text)
+    guesses: tuple[Candidate, ...] = ()
     if rank is not None:
         similar = _by_similarity(lex, rank(normalize(text.raw)), scenarios)
         if similar.kind == "similar":
@@ -422,9 +427,10 @@ def route_for(lex: Lexicon, text: Typed, scenarios: Scenarios,
                      if all(c.target.route != r for c in near)]
             rest = [c for c in similar.candidates if c.target.route not in scope]
             return _ask([*near, *named, *rest], why="similar")
+        guesses = similar.guesses
     if scope:
         return _ask([Candidate(Target(r), 0.5) for r in scope], why="scope")
-    return Reading("unknown", score=0.0)
+    return Reading("unknown", score=0.0, guesses=guesses)
 
 
 def _only(words: set[str], text: Typed) -> bool:
@@ -516,7 +522,8 @@ def _by_similarity(lex: Lexicon, ranked: list[tuple[str, float]],
         best.append(Candidate(target, round(score, 4)))
     if not best or best[0].target.route == "unknown" or best[0].score < ASK_FROM:
         top = best[0].score if best else 0.0
-        return Reading("unknown", score=top)
+        ours = tuple(c for c in best if c.target.route != "unknown")[:GUESSES]
+        return Reading("unknown", score=top, guesses=ours)
     first = best[0]
     others = [c for c in best[1:] if c.target.route not in ("unknown", first.target.route)]
     clear = not others or first.score - others[0].score >= MARGIN
@@ -546,4 +553,4 @@ def _ask(candidates: list[Candidate], why: str = "", most: int = ASK_MAX) -> Rea
     seen = seen[:most]
     first = seen[0] if seen else None
     return Reading("ask", first.target if first else None, first.score if first else 0.0,
-                   tuple(seen), detail=why)
+                   tuple(seen), detail=why, guesses=tuple(seen[:GUESSES]))

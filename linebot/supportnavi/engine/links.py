@@ -146,13 +146,22 @@ class LinkJudge:
         """The host of every link in the text, in order, each once. A bare domain counts
         when its ending is a real public suffix, or when it imitates Amazon. A host behind a
         user name that imitates Amazon comes back as `amazon.co.jp@evil.example`."""
-        text = normalise(text)
-        found: list[str] = []
+        found = [host for _, host in self._links(normalise(text))]
+        return list(dict.fromkeys(h for h in found if h))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        """Where the links `hosts` finds are in `text` as given (read as `text.clean` leaves
+        it): for masking them (engine/redact.py). Full stops count as dots here too."""
+        return [span for span, _ in self._links(text.translate(_DOTS))]
+
+    def _links(self, text: str) -> list[tuple[tuple[int, int], str]]:
+        found: list[tuple[tuple[int, int], str]] = []
         spans: list[tuple[int, int]] = []
         for match in _WITH_SCHEME.finditer(text):
             spans.append(match.span())
-            user, host = match.group(1) or "", match.group(2).strip(".-")
-            found.append(f"{user}@{host}" if _imitates(user, self.brands) else host)
+            user, host = match.group(1) or "", match.group(2).strip(".-").casefold()
+            found.append((match.span(),
+                          f"{user}@{host}" if _imitates(user, self.brands) else host))
         # Both come in order of position: walk the links with a scheme alongside, rather than
         # compare each bare match with all of them (quadratic in a text of many links).
         after = 0  # spans before this one end before the current bare match
@@ -161,15 +170,15 @@ class LinkJudge:
                 after += 1
             if after < len(spans) and spans[after][0] <= match.start():
                 continue  # inside a link with a scheme, which is read already
-            host = match.group(1).strip(".-")
+            host = match.group(1).strip(".-").casefold()
             if "." not in host or host.replace(".", "").isdigit():
                 continue  # 1.5 or 3.14: a number, not a domain
             ascii_host = ".".join(_decode(label) for label in host.split("."))
             if self._extract(host).suffix or any(
                 _imitates(label, self.brands) for label in ascii_host.split(".")
             ):
-                found.append(host)
-        return list(dict.fromkeys(h for h in found if h))
+                found.append((match.span(), host))
+        return found
 
     def judge_host(self, host: str) -> Link:
         if "@" in host:

@@ -87,13 +87,37 @@ class Place:
 
 
 @dataclass(frozen=True)
+class Guess:
+    """One of the interpreter's best guesses for a text: a place and how sure."""
+
+    route: str
+    node: str | None
+    score: float
+
+
+@dataclass(frozen=True)
 class Understood:
     """What typed text was read as: the kind that decided (engine/interpret.py's `Kind`), how
-    sure, and the places offered when the bot asked which was meant."""
+    sure, the places offered when the bot asked which was meant, and the interpreter's best
+    guesses (at most three, best first), which even `unknown` carries: the nearest examples'
+    places, below the threshold."""
 
     kind: str
     score: float = 0.0
     candidates: tuple[Place, ...] = ()
+    guesses: tuple[Guess, ...] = ()
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Typed text the bot could not place, for the operators' inbox (issue 18): redacted
+    (engine/redact.py: no secret, phone number, e-mail, URL or long number), where it was
+    typed (`route` None: the menu) and the interpreter's best guesses. Never who typed it."""
+
+    text: str
+    route: str | None
+    node: str | None
+    guesses: tuple[Guess, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,3 +130,4 @@ class Outcome:
     # the input needs the person's reminders: load them into the Context and call again
     needs_reminders: bool = False
     understood: Understood | None = None  # typed text only
+    unmatched: Unmatched | None = None  # typed text the bot could not place, redacted

@@ -87,3 +87,6 @@ class Context:
     window: PushHours = field(default_factory=PushHours)
     reminders: tuple[ReminderInfo, ...] | None = None  # pending, soonest first
     skipped: tuple[ReminderInfo, ...] | None = None  # stopped while the person had blocked us
+    # days the operators' inbox keeps texts the bot could not place (SUPPORTNAVI_UNMATCHED_DAYS);
+    # 0: not kept, and the help does not mention it
+    unmatched_days: int = 0

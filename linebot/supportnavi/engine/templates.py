@@ -45,6 +45,7 @@ SYSTEM_PLACEHOLDERS: dict[tuple[str, ...], frozenset[str]] = {
     ("texts", "reminder_stopped"): frozenset({"name", "deadline"}),
     ("texts", "menu_other"): frozenset({"label"}),
     ("texts", "stale"): frozenset({"where"}),
+    ("texts", "help_unmatched"): frozenset({"days"}),
     ("texts", "ask"): frozenset({"first"}),
     ("labels", "stop_numbered"): frozenset({"n"}),
     ("safety", "secret_warning"): frozenset({"name", "given"}),

@@ -33,6 +33,7 @@ from supportnavi.store.models import (
     Outbox,
     ProcessedEvent,
     StepRecord,
+    UnmatchedText,
     User,
 )
 from supportnavi.store.outbox import params, transition
@@ -42,6 +43,7 @@ STATES = cast(Table, ConversationState.__table__)
 PROCESSED = cast(Table, ProcessedEvent.__table__)
 OUTBOX = cast(Table, Outbox.__table__)
 STEPS = cast(Table, StepRecord.__table__)
+UNMATCHED = cast(Table, UnmatchedText.__table__)
 
 
 @dataclass
@@ -86,6 +88,10 @@ class BatchStore(Protocol):
 
     async def add_outbox(self, rows: list[dict[str, Any]]) -> None: ...
 
+    async def add_unmatched(self, rows: list[dict[str, Any]]) -> None:
+        """The inbox's groups (issue 18), one row per key at most, in one statement: a new key
+        is inserted, a known one counts up and takes the latest `last_seen` and guesses."""
+
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
         """`repo.finish_outbox(..., by_relay=False)` for many of the webhook's own tries at
         once: (outbox id, sent|retry|failed, error, whether a reply may have reached LINE)."""
@@ -127,6 +133,18 @@ class _Rare:
 
 # --- PostgreSQL: Core statements, built once ---------------------------------------------
 
+_UNMATCHED_COLUMNS = ("key", "text", "route", "node", "guesses", "count", "first_seen",
+                      "last_seen", "status")
+
+
+def _upsert_unmatched() -> Any:
+    upsert = pg_insert(UNMATCHED)
+    return upsert.on_conflict_do_update(
+        index_elements=["key"],
+        set_={"count": UNMATCHED.c.count + upsert.excluded.count,
+              "last_seen": upsert.excluded.last_seen, "guesses": upsert.excluded.guesses})
+
+
 
 def _core_statements() -> dict[str, Any]:
     user_columns = (USERS.c.id, USERS.c.status, USERS.c.push_start_hour, USERS.c.push_end_hour)
@@ -151,6 +169,7 @@ def _core_statements() -> dict[str, Any]:
                   "version": STATES.c.version + upsert_state.excluded.version}),
         "steps": insert(STEPS),
         "outbox": insert(OUTBOX),
+        "unmatched": _upsert_unmatched(),
         # the rows whose outcomes this transaction writes, locked first and in id order (as
         # the relay writes its own), so that the two never deadlock on them
         "lock_outbox": select(OUTBOX.c.id).where(OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -213,6 +232,10 @@ class CoreBatch(_Rare):
         if rows:
             await self._run("outbox", rows)
 
+    async def add_unmatched(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self._run("unmatched", sorted(rows, key=lambda r: str(r["key"])))
+
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
         if results:
             await self._run("lock_outbox", {"ids": sorted({r[0] for r in results})})
@@ -239,6 +262,13 @@ _SAVE_STATE = (
     "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET route = excluded.route, "
     "node = excluded.node, data = excluded.data, updated_at = excluded.updated_at, "
     "version = conversation_states.version + excluded.version")
+
+
+_UPSERT_UNMATCHED = (
+    f"INSERT INTO unmatched ({', '.join(_UNMATCHED_COLUMNS)}) "
+    f"VALUES ({_marks(len(_UNMATCHED_COLUMNS))}) ON CONFLICT (key) DO UPDATE SET "
+    "count = unmatched.count + excluded.count, last_seen = excluded.last_seen, "
+    "guesses = excluded.guesses")
 
 
 class SqliteBatch(_Rare):
@@ -317,6 +347,14 @@ class SqliteBatch(_Rare):
                 f"VALUES ({_marks(len(_OUTBOX_COLUMNS))})",
                 [tuple(convert[k](r[k]) if k in convert and r[k] is not None else r[k]
                        for k in _OUTBOX_COLUMNS) for r in rows])
+
+    async def add_unmatched(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            convert = {"guesses": self._json, "first_seen": self._when,
+                       "last_seen": self._when}
+            await self.db.executemany(_UPSERT_UNMATCHED, [
+                tuple(convert[k](r[k]) if k in convert else r[k] for k in _UNMATCHED_COLUMNS)
+                for r in sorted(rows, key=lambda r: str(r["key"]))])
 
     async def finish_outboxes(self, results: Sequence[Finished], now: datetime) -> None:
         await _finish_outboxes(self.session, results, now)

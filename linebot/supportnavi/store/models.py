@@ -195,3 +195,28 @@ class AdminSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random, 256 bits
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class UnmatchedText(Base):
+    """The operators' inbox (issue 18): one row per text the bot could not place, redacted by
+    the engine (engine/redact.py), and where it was typed (`route` NULL: the menu). `key` is
+    the group, a SHA-256 of where and the text; `count` how often it came. Never who typed it:
+    no user id, not even hashed. `status` new | accepted (with the place chosen) | ignored.
+    Pruned `SUPPORTNAVI_UNMATCHED_DAYS` after `last_seen` (store/retention.py)."""
+
+    __tablename__ = "unmatched"
+    __table_args__ = (Index("ix_unmatched_last_seen", "last_seen"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(String(400))
+    route: Mapped[str | None] = mapped_column(String(64))
+    node: Mapped[str | None] = mapped_column(String(64))
+    # the interpreter's best guesses: [{"route", "node", "score"}], best first, at most three
+    guesses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    count: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="new")  # new | accepted | ignored
+    accepted_route: Mapped[str | None] = mapped_column(String(64), default=None)
+    accepted_node: Mapped[str | None] = mapped_column(String(64), default=None)

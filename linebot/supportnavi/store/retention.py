@@ -10,6 +10,8 @@
   default, the dashboard's longest window).
 - `reminders`: a finished row (sent, failed, cancelled, skipped) whose deadline is `steps`
   past; pending ones always stay.
+- `unmatched`: the operators' inbox (issue 18), a group last typed `unmatched` ago (30 days
+  by default); with `unmatched` 0 (keeping off), every row.
 
 Each table is pruned in chunks, each its own short transaction, so that on SQLite a prune never
 holds the write lock the webhook needs for long. Safe in several processes at once: a row two
@@ -28,7 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select
 
 from supportnavi.store.db import Database
-from supportnavi.store.models import Outbox, ProcessedEvent, Reminder, StepRecord
+from supportnavi.store.models import Outbox, ProcessedEvent, Reminder, StepRecord, UnmatchedText
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +41,11 @@ FINISHED_REMINDERS = ("sent", "failed", "cancelled", "skipped")
 class Retention:
     event_ids: timedelta = timedelta(days=7)
     steps: timedelta = timedelta(days=90)
+    unmatched: timedelta = timedelta(days=30)  # 0: none kept
 
     @classmethod
-    def days(cls, event_ids: int, steps: int) -> Retention:
-        return cls(timedelta(days=event_ids), timedelta(days=steps))
+    def days(cls, event_ids: int, steps: int, unmatched: int = 30) -> Retention:
+        return cls(timedelta(days=event_ids), timedelta(days=steps), timedelta(days=unmatched))
 
 
 class Housekeeper:
@@ -66,6 +69,9 @@ class Housekeeper:
             "reminders": await self._prune(
                 Reminder.id, Reminder.status.in_(FINISHED_REMINDERS),
                 Reminder.deadline < steps_before.date()),
+            "unmatched": await self._prune(
+                UnmatchedText.id, UnmatchedText.last_seen < now - self.retention.unmatched
+                if self.retention.unmatched else UnmatchedText.id.is_not(None)),
         }
         self.last_run = now
         if any(deleted.values()):

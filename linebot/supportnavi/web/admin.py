@@ -26,12 +26,13 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from supportnavi.admin import charts, sessions
+from supportnavi.admin import charts, inbox, sessions
 from supportnavi.admin.queries import (
     IDLE,
     MAX_DAYS,
     REMINDER_STATUSES,
     VISIT_DEFINITION,
+    Ending,
     Funnel,
     Reader,
     Summary,
@@ -69,6 +70,7 @@ def router() -> APIRouter:
     templates.globals.update(
         funnel_chart=_funnel_chart, routes_chart=_routes_chart, users_chart=_users_chart,
         route_graph=_route_graph, rate=_rate, busiest=_busiest, statuses=REMINDER_STATUSES,
+        at=_at, no_rate=_no_rate,
     )
     templates.filters.update(local=_local, day=format_ja)
     api = APIRouter()
@@ -143,6 +145,67 @@ def router() -> APIRouter:
         return Response(_route_graph(numbers.funnel(route_id), route),
                         media_type="image/svg+xml", headers=HEADERS)
 
+    # --- the inbox of what the bot could not place (issue 18) -----------------------------
+
+    @api.get("/admin/unmatched", response_class=HTMLResponse)
+    async def unmatched_page(
+        request: Request, services: ServicesDep, accepted: int | None = Query(None, ge=1),
+    ) -> Response:
+        if (refusal := await refused(request, services, json=False)) is not None:
+            return refusal
+        reader, scenarios = _reader(services), services.scenarios
+        fresh = await inbox.entries(reader, status="new", limit=inbox.PAGE_MOST)
+        taken = await inbox.entries(reader, status="accepted")
+        just = next((e for e in taken if e.id == accepted), None)
+        return page(request, "unmatched.html", entries=fresh, taken=taken, just=just,
+                    places=inbox.places(scenarios), names=dict(inbox.places(scenarios)),
+                    yaml_line=inbox.yaml_line, days=services.settings.unmatched_days,
+                    zone=services.settings.zone, most=inbox.PAGE_MOST)
+
+    @api.post("/admin/unmatched/{entry_id}/accept")
+    async def unmatched_accept(request: Request, services: ServicesDep, entry_id: int) -> Response:
+        if (refusal := await changing(request, services)) is not None:
+            return refusal
+        form = await _form(request)
+        if isinstance(form, Response):
+            return form
+        place = inbox.parse_place(services.scenarios, form.get("place", ""))
+        if place is None:
+            return JSONResponse({"detail": "place must be a route id or route.node of the "
+                                           "scenarios"}, 400, headers=HEADERS)
+        if not await inbox.accept(services.db, entry_id, *place):
+            return JSONResponse({"detail": f"no inbox entry {entry_id}"}, 404, headers=HEADERS)
+        return RedirectResponse(f"/admin/unmatched?accepted={entry_id}#accepted-{entry_id}",
+                                303, headers={"Cache-Control": "no-store"})
+
+    @api.post("/admin/unmatched/{entry_id}/ignore")
+    async def unmatched_ignore(request: Request, services: ServicesDep, entry_id: int) -> Response:
+        if (refusal := await changing(request, services)) is not None:
+            return refusal
+        if not await inbox.ignore(services.db, entry_id):
+            return JSONResponse({"detail": f"no inbox entry {entry_id}"}, 404, headers=HEADERS)
+        return RedirectResponse("/admin/unmatched", 303, headers={"Cache-Control": "no-store"})
+
+    async def changing(request: Request, services: Services) -> Response | None:
+        """A form that changes something: the token, and from a page of this server (the
+        cookie is SameSite=Strict already; a browser's Sec-Fetch-Site and Origin say so
+        too)."""
+        if (refusal := await refused(request, services, json=False)) is not None:
+            return refusal
+        if (reason := _cross_site(request)) is not None:
+            return JSONResponse({"detail": reason}, 403, headers=HEADERS)
+        return None
+
+    @api.get("/admin/api/unmatched")
+    async def api_unmatched(
+        request: Request, services: ServicesDep,
+        status: inbox.Status | None = None,
+    ) -> Response:
+        if (refusal := await refused(request, services, json=True)) is not None:
+            return refusal
+        found = await inbox.entries(_reader(services), status=status, order="recent")
+        return JSONResponse({"items": [e.as_json() for e in found]}, headers=HEADERS)
+
     @api.get("/admin/api/summary")
     async def api_summary(
         request: Request, services: ServicesDep, days: int = Query(28, ge=1, le=MAX_DAYS)
@@ -213,6 +276,33 @@ def router() -> APIRouter:
 
 
 # --- who may look ---------------------------------------------------------------------------
+
+
+FORM_BODY_MAX = 4096
+
+
+async def _form(request: Request) -> dict[str, str] | Response:
+    """A small urlencoded form's fields (the first value of each), or the 413 to answer."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > FORM_BODY_MAX:
+            return JSONResponse({"detail": f"a form is under {FORM_BODY_MAX} bytes"}, 413,
+                                headers=HEADERS)
+    return {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items() if v}
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a change did not come from a page of this server, or None."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return f"a change must come from the dashboard itself (Sec-Fetch-Site: {fetch_site})"
+    origin = request.headers.get("origin")
+    if origin is not None and origin != "null":
+        host = origin.partition("://")[2]
+        if host != request.headers.get("host", ""):
+            return "a change must come from the dashboard itself (Origin is another site)"
+    return None
 
 
 WRONG = "wrong token"
@@ -323,6 +413,8 @@ def _as_json(found: Summary) -> dict[str, Any]:
     data = asdict(found)
     for funnel, out in zip(found.funnels, data["funnels"], strict=True):
         out["yes_rate"] = funnel.yes_rate
+        for ending, shown in zip(funnel.endings, out["endings"], strict=True):
+            shown["no_rate"] = ending.no_rate
     data["definitions"] = {"visit": VISIT_DEFINITION}
     return _plain(data)  # type: ignore[no-any-return]
 
@@ -340,6 +432,16 @@ def _plain(value: Any) -> Any:
 def _local(at: datetime, numbers: Summary) -> str:
     local = at.astimezone(ZoneInfo(numbers.timezone))
     return f"{format_ja(local.date())} {local.hour}:{local.minute:02d}"
+
+
+def _at(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{format_ja(local.date())} {local.hour}:{local.minute:02d}"
+
+
+def _no_rate(ending: Ending) -> str:
+    rate = ending.no_rate
+    return "—" if rate is None else f"{rate:.0%}"
 
 
 def _rate(funnel: Funnel) -> str:
