@@ -90,12 +90,13 @@ def conversation(
 ) -> ConversationService:
     """On a `Live` edition (a server: its classifier and planner are the edition's), or on
     fixed scenarios with `classifier`."""
-    if isinstance(scenarios, Live):
-        return ConversationService(db, scenarios, line, batch_max=settings.event_batch_max,
-                                   reader=reading)
-    return ConversationService(db, scenarios, line, planner=planner(settings, scenarios),
-                               classifier=classifier, batch_max=settings.event_batch_max,
-                               reader=reading, unmatched_days=settings.unmatched_days)
+    # a Live edition brings its own planner and classifier
+    plans = None if isinstance(scenarios, Live) else planner(settings, scenarios)
+    return ConversationService(
+        db, scenarios, line, planner=plans,
+        classifier=None if isinstance(scenarios, Live) else classifier,
+        batch_max=settings.event_batch_max, reader=reading,
+        unmatched_days=settings.unmatched_days)
 
 
 def warm_understanding(scenarios: Scenarios, classifier: Classifier) -> None:
