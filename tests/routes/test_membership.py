@@ -156,7 +156,7 @@ async def test_reminders_with_none_says_where_to_ask_for_one(bot):
     assert "いま予定に入っているお知らせはありません" in said and "9時〜21時" in said
     said = await walk(user, ["お知らせを頼むには"])
     assert "期限の前に知らせてほしい" in said and "解決しましたか？" in said
-    assert "返品の受付期間" in said and "アカウント閉鎖メールの返信" in said
+    assert "返品の期限" in said and "アカウント閉鎖メールの返信" in said
     said = await walk(user, ["無料体験の解約へ"])
     assert "3日前" in said
 
