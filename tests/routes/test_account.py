@@ -26,7 +26,7 @@ async def test_login_forgot_password_walk(bot):
     assert "「パスワードを忘れた場合」" in said
     assert "「パスワードを忘れた方はこちら」" in said  # 004 names the link both ways
     assert "amazon.co.jp" in said and "リンクからは始めないで" in said
-    assert "教えないでください" in said  # the reset code is for Amazon's screen only
+    assert "確認コードは、自分でAmazonの画面に入れるためのもの" in said  # not for anyone
     assert "2段階認証" in said and "解決しましたか？" in said
     done = await user.tap("はい、解決した")
     assert "よかった" in texts(done)
@@ -55,7 +55,8 @@ async def test_login_locked_account(bot):
     said = await walk(user, ["ロック・本人確認が出た"])
     assert "本人確認" in said and "身分証明書" in said
     assert "リンクは押さないでください" in said
-    assert "Amazonの画面にだけ" in said and "電話を切ってください" in said
+    assert "Amazonの画面にだけ" in said
+    assert "確認コードを" not in said  # the warning is on login's first screen, once
     said += await walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
     assert "解決しましたか？" in said
 
@@ -75,7 +76,7 @@ SECURITY_TAPPED = [
     "押した・入力してしまった",
     "1. パスワードを変える",
     "次へ（2. Amazonに知らせる）",
-    "次へ（3. 2段階認証）",
+    "次へ（3. 認証の設定）",
     "次へ（4. 端末の確認）",
     "次へ（5. 注文の確認）",
     "次へ（6. 報告）",
@@ -86,7 +87,8 @@ SECURITY_TAPPED = [
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_after_tapping_a_link_walk(bot):
     user, said = await opened(bot, "security")
-    assert "パスワードや確認コードを聞くことはありません" in said
+    assert "パスワードや確認コードは、誰に聞かれても教えないでください" in said
+    assert "本物のAmazonも" not in said  # no guide says Amazon never asks
     assert "電話番号を確かめる" in _labels(user)  # route: number_check
     said += await walk(user, SECURITY_TAPPED)
     assert "2段階認証" in said
@@ -98,7 +100,7 @@ async def test_security_after_tapping_a_link_walk(bot):
     # tell Amazon early, as 002 and 004 say, and without giving any secret
     assert said.index("2. Amazonにすぐ知らせる") < said.index("3. 「2段階認証」をオンにする")
     assert "「アカウントに関する問題」" in said and "「不正アクセスの疑いがある」" in said
-    assert "パスワード・カード番号・確認コードは伝えません" in said
+    assert "伝えるのは、起きたことだけです" in said
     assert "解決しましたか？" in said
 
 
@@ -109,7 +111,7 @@ async def test_security_unknown_orders_lead_to_order_cancel(bot):
     assert "パスワードを変える" in said and "注文履歴" in said and "キャンセル" in said
     assert "注文キャンセルの手順へ" in _labels(user)  # route: order_cancel
     await walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
-                       "次へ（2. Amazonに知らせる）", "次へ（3. 2段階認証）",
+                       "次へ（2. Amazonに知らせる）", "次へ（3. 認証の設定）",
                        "次へ（4. 端末の確認）", "次へ（5. 注文の確認）"])
     assert "注文キャンセルの手順へ" in _labels(user)
 
@@ -151,9 +153,11 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
     user, said = await opened(bot, "devices")
     assert "Kindle" in said and "Fire TV" in said
     said += await walk(user, ["動かない・すぐ落ちる", "直らない（サポートへ）",
-                               "シリアル番号の探し方", "修理・交換の流れを見る"])
+                               "シリアル番号について", "修理・交換の流れを見る"])
     assert "再起動" in said and "入れ直す" in said
-    assert "シリアル番号" in said and "箱のラベル" in said
+    # only what 004 says: keep the serial number at hand; no guide says where it is printed
+    assert "シリアル番号（端末ごとについている製造番号）" in said and "ガイドには載っていません" in said
+    assert "箱のラベル" not in said and "電源を抜いて" not in said
     assert "チャットは24時間" in said
     assert "保証期間" in said and "修理" in said and "交換" in said
     assert "解決しましたか？" in said
