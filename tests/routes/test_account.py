@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.line_user import opened, texts, walk
 
-NEVER_ASKED = "聞きません"  # the bot says it never asks for a password or a code
-
 
 def _labels(user) -> list[str]:
     return [item["action"]["label"] for item in user.last_quick_replies]
@@ -43,8 +41,7 @@ async def test_login_no_access_and_what_to_prepare(bot):
         assert item in said, item
     assert "このトークには送らないでください" in said  # the ID document is not for this chat
     # what is never part of the preparation
-    assert "パスワード・確認コード・カード番号は、伝えるものではありません" in said
-    assert NEVER_ASKED in said
+    assert "伝えるものではありません" not in said  # the warning is on login's first screen
     said = await walk(user, ["ログインできた"])
     assert "解決しましたか？" in said
 
@@ -131,7 +128,9 @@ async def test_security_how_to_spot_a_fake_mail(bot):
 async def test_security_codes_are_never_given(bot):
     user, _ = await opened(bot, "security")
     said = await walk(user, ["コードを聞かれた"])
-    assert "本物のAmazonは聞きません" in said and "このボットも聞きません" in said
+    # what 002 and 004 say, not that Amazon never asks
+    assert "怪しい相手に、パスワードやカードの情報を教えたり入力したりしない" in said
+    assert "本物のAmazonは聞きません" not in said and "このボットも聞きません" in said
     assert "教えないでください" in said
     assert "相手の番号を確かめる" in _labels(user)  # route: number_check
 
@@ -168,8 +167,8 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
 @pytest.mark.parametrize(
     ("symptom", "expected"),
     [
-        ("買った本や動画が出ない", ["注文履歴", "デジタル", "同じアカウント"]),
-        ("ログイン・連携できない", ["サインアウト", "教えないでください"]),
+        ("買った本や動画が出ない", ["注文履歴", "注文の内容", "サポートに連絡"]),  # 004 L246
+        ("ログイン・連携できない", ["サインアウト", "連携の設定"]),
         ("動画が止まる・見られない", ["Wi-Fi", "キャッシュ", "サインイン"]),
     ],
 )

@@ -126,7 +126,7 @@ async def test_billing_other_account_and_the_unpressed_last_button(bot):
 async def test_account_close_walk_shows_the_5_day_mail_deadline(bot):
     user, said = await opened(bot, "account_close")
     assert "プライムの解約" in said  # closing is not cancelling Prime
-    assert "5日以内" in said and "元に戻せません" in said
+    assert "5日以内" in said and "新しいアカウントを作り直す" in said  # 001 L189
     said = await walk(user, ["消えるものを見る"])
     # 001 says only that every related service's data is deleted: nothing more is listed
     assert "利用している関連サービスの情報が、すべて削除されます" in said
