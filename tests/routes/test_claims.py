@@ -87,6 +87,9 @@ async def test_the_phone_screen_gives_both_counts_and_hours_only_for_their_numbe
     said = await walk(user, ["つながる時間帯"])
     assert "ほかの受付時間を書くガイドもありますが、この番号のものとしてではありません" in said
     assert "9時" not in said and "8時" not in said
+    # busy and quiet times as 000 gives them for this number, not 002's hours for no number
+    assert "すいているのは早朝や深夜" in said and "混みやすいのは平日の昼間や夕方" in said
+    assert "12〜13時" not in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
