@@ -135,6 +135,8 @@ async def test_the_rich_menu_tile_asks_for_a_number_or_a_link_and_reads_both(bot
     assert "Amazonではありません" in said
     said = texts(await user.say(user.text("0120-999-373")))
     assert "いまは使われていない" in said
+    said = texts(await user.say(user.text("でんわ")))
+    assert "電話番号やリンクとして読み取れませんでした" in said
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
