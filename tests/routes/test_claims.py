@@ -49,7 +49,8 @@ async def test_the_return_reminder_takes_the_deadline_the_return_screen_shows(bo
     assert (await dispatcher(bot).run_once(jst(12, 14, 9))).sent == 1
     [push] = pushes_to(bot, user.user_id)
     text = push["messages"][0]["text"]
-    assert "返品の期限は 12月19日(土) です" in text and "目安" not in text and "30" not in text
+    assert "返品の期限としてお知らせする日は 12月19日(土) です" in text
+    assert "その注文の返品の画面" in text and "目安" not in text and "30" not in text
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
