@@ -49,7 +49,7 @@ def context(scenarios: Any) -> Context:
     pending = (
         ReminderInfo("trial_cancel", date(2026, 12, 5), date(2026, 12, 5),
                      datetime(2026, 12, 2, 0, 0, tzinfo=UTC)),
-        ReminderInfo("return_window", date(2026, 11, 10), date(2026, 12, 9),
+        ReminderInfo("return_window", date(2026, 12, 9), date(2026, 12, 9),
                      datetime(2026, 12, 4, 0, 0, tzinfo=UTC)),
     )
     return Context(planner=planner, window=PushHours(9, 21), reminders=pending, skipped=())

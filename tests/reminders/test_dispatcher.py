@@ -79,7 +79,7 @@ async def test_a_push_goes_out_once_at_its_instant_with_its_retry_key(bot):
 
 
 async def test_a_push_found_due_in_the_quiet_hours_waits_for_the_morning(bot):
-    [key] = await schedule(bot.db_url, "U" + "b" * 32, "return_window", date(2026, 11, 20))
+    [key] = await schedule(bot.db_url, "U" + "b" * 32, "return_window", date(2026, 12, 19))
     d = dispatcher(bot)
     report = await d.run_once(jst(12, 15, 23, 30))  # the dispatcher was down all day
     assert (report.sent, report.deferred) == (0, 1)
@@ -154,7 +154,7 @@ async def test_two_dispatchers_at_once_send_each_reminder_once(bot):
     users = [f"U{i:032x}" for i in range(60)]
     keys = []
     for user_id in users:
-        keys += await schedule(bot.db_url, user_id, "return_window", date(2026, 11, 20))
+        keys += await schedule(bot.db_url, user_id, "return_window", date(2026, 12, 19))
     services = bot.app.state.services
     a, b = (Dispatcher(services.db, services.sender, services.scenarios, TOKYO, batch=7)
             for _ in range(2))

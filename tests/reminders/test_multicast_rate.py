@@ -77,7 +77,7 @@ def assert_valid(records: list) -> None:
 async def test_same_minute_same_text_is_one_multicast_and_a_personal_one_a_push(bot):
     together = user_ids(3, "a")
     alone = user_ids(1, "b")
-    await schedule(bot.db_url, together, "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, together, "return_window", date(2026, 12, 19))
     await schedule(bot.db_url, alone, "prime_renewal", date(2026, 12, 18))  # another text
     report = await dispatcher(bot).run_once(jst(12, 15, 9, 0))
     assert (report.sent, report.multicasts, report.pushes) == (4, 1, 1)
@@ -85,7 +85,7 @@ async def test_same_minute_same_text_is_one_multicast_and_a_personal_one_a_push(
     [push] = sent(bot, "push")
     assert_valid([multicast, push])
     assert sorted(multicast.body["to"]) == together
-    assert "12月19日" in multicast.body["messages"][0]["text"]  # day 30, counting 11/20 as day 1
+    assert "12月19日" in multicast.body["messages"][0]["text"]  # the deadline given
     state = await rows(bot.db_url)
     # the retry key was stored on every row of the batch before the try
     assert {state[u].batch_key for u in together} == {multicast.retry_key}
@@ -97,7 +97,7 @@ async def test_same_minute_same_text_is_one_multicast_and_a_personal_one_a_push(
 
 async def test_a_multicast_never_takes_more_than_500(bot):
     people = user_ids(MULTICAST_MAX + 2, "c")
-    await schedule(bot.db_url, people, "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, people, "return_window", date(2026, 12, 19))
     report = await dispatcher(bot).run_once(jst(12, 15, 9, 0))
     assert report.sent == len(people) and report.multicasts == 2
     sizes = sorted(len(r.body["to"]) for r in sent(bot, "multicast"))
@@ -176,7 +176,7 @@ async def test_a_429_storm_halves_once_a_second_and_never_below_a_64th(bot):
 async def test_the_fake_enforces_a_rate_and_the_dispatcher_recovers_without_duplicates(bot):
     people = user_ids(12, "9")
     for i, person in enumerate(people):  # a date each: personal texts, so pushes
-        await schedule(bot.db_url, [person], "return_window", date(2026, 11, 20) + timedelta(i))
+        await schedule(bot.db_url, [person], "return_window", date(2026, 12, 19) + timedelta(i))
     bot.fake.rate_limits = {"push": 4}
     d = dispatcher(bot, push_rate=1000)
     now = jst(12, 26, 9, 0)  # every one of them is due
@@ -234,7 +234,7 @@ async def _set_window(db_url: str, user_id: str, start: int | None, end: int | N
 
 async def test_each_person_is_pushed_in_their_own_window(bot):
     evening, default = user_ids(2, "5")
-    await schedule(bot.db_url, [evening, default], "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, [evening, default], "return_window", date(2026, 12, 19))
     await _set_window(bot.db_url, evening, 18, 20)  # due 9:00, but only 18:00-20:00 for them
     d = dispatcher(bot)
     report = await d.run_once(jst(12, 15, 9, 0))
@@ -250,7 +250,7 @@ async def test_each_person_is_pushed_in_their_own_window(bot):
 
 async def test_a_window_until_midnight_allows_a_late_push(bot):
     [night_owl] = user_ids(1, "4")
-    await schedule(bot.db_url, [night_owl], "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, [night_owl], "return_window", date(2026, 12, 19))
     await _set_window(bot.db_url, night_owl, 22, 24)
     d = dispatcher(bot)
     assert (await d.run_once(jst(12, 15, 21, 0))).deferred == 1
@@ -259,7 +259,7 @@ async def test_a_window_until_midnight_allows_a_late_push(bot):
 
 async def test_a_scripted_quota_429_on_a_multicast_pauses_and_keeps_the_batch_key(bot):
     people = user_ids(3, "3")
-    await schedule(bot.db_url, people, "return_window", date(2026, 11, 20))
+    await schedule(bot.db_url, people, "return_window", date(2026, 12, 19))
     bot.fake.fail_next_multicast(429, MONTHLY_LIMIT_MESSAGE)
     d = dispatcher(bot, quota_pause=timedelta(minutes=10))
     now = jst(12, 15, 9, 0)
@@ -276,8 +276,8 @@ async def test_a_scripted_quota_429_on_a_multicast_pauses_and_keeps_the_batch_ke
 
 async def test_one_person_twice_in_a_group_is_never_listed_twice_in_a_multicast(bot):
     people = user_ids(3, "2")
-    await schedule(bot.db_url, people, "return_window", date(2026, 11, 20))
-    await schedule(bot.db_url, people[:1], "return_window", date(2026, 11, 20))  # set twice
+    await schedule(bot.db_url, people, "return_window", date(2026, 12, 19))
+    await schedule(bot.db_url, people[:1], "return_window", date(2026, 12, 19))  # set twice
     report = await dispatcher(bot).run_once(jst(12, 15, 9, 0))
     assert (report.sent, report.multicasts, report.pushes) == (4, 1, 1)
     [multicast] = sent(bot, "multicast")

@@ -43,8 +43,9 @@ NOW = at(2026, 11, 23, 10, 0)
         ("prime_renewal", date(2026, 12, 20), date(2026, 12, 20), [(12, 17, 9, 0)]),
         # paused 2026/1/10, day 1: day 365 is 2027/1/9, pushed 14 days before it
         ("prime_pause_end", date(2026, 1, 10), date(2027, 1, 9), [(12, 26, 9, 0)]),
-        # parcel came 11/20, day 1: day 30 is 12/19, pushed 5 days before
-        ("return_window", date(2026, 11, 20), date(2026, 12, 19), [(12, 14, 9, 0)]),
+        # the return screen says 12/19: pushed 5 days before (no guide gives a return period,
+        # so the deadline is the one the person reads there, never computed)
+        ("return_window", date(2026, 12, 19), date(2026, 12, 19), [(12, 14, 9, 0)]),
         # closure mail came today, day 1 of 5: answer by 11/27; tomorrow morning, and day 4
         ("account_close_mail", date(2026, 11, 23), date(2026, 11, 27),
          [(11, 24, 9, 0), (11, 26, 9, 0)]),
@@ -62,7 +63,13 @@ def test_each_kind_pushes_at_the_right_instants(kind, given, deadline, pushes):
 
 def test_a_deadline_already_gone_is_refused_as_past():
     result = plan("return_window", date(2026, 10, 1), NOW, TOKYO)
-    assert result == Refused("return_window", date(2026, 10, 1), date(2026, 10, 30), "past")
+    assert result == Refused("return_window", date(2026, 10, 1), date(2026, 10, 1), "past")
+
+
+def test_a_return_deadline_is_the_one_given_and_too_close_a_one_is_refused():
+    # 11/26 is three days ahead: the 5-day notice would be gone, so the person is told to act
+    result = plan("return_window", date(2026, 11, 26), NOW, TOKYO)
+    assert result == Refused("return_window", date(2026, 11, 26), date(2026, 11, 26), "too_late")
 
 
 @pytest.mark.parametrize("reply_days", [3, 5, 7])
@@ -90,10 +97,10 @@ def test_the_day_counts_come_from_the_fact_sheet():
     facts = {
         "trial_cancel_margin_days": Fact(value="3", status="current", sources=["000"]),
         "renewal_notice_days": Fact(value="6", status="current", kind="policy", note="n"),
-        "return_window_days": Fact(value="14", status="current", kind="policy", note="n"),
+        "return_notice_days": Fact(value="9", status="current", kind="policy", note="n"),
     }
     days = days_from_facts(facts)
-    assert (days.trial_margin, days.renewal_notice, days.return_window) == (3, 6, 14)
+    assert (days.trial_margin, days.renewal_notice, days.return_notice) == (3, 6, 9)
     assert days.account_close_reply == Days().account_close_reply  # absent: the default
 
 

@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.line_user import opened, texts, walk
 
-NEVER_ASKED = "聞きません"  # the bot says it never asks for a password or a code
-
 
 def _labels(user) -> list[str]:
     return [item["action"]["label"] for item in user.last_quick_replies]
@@ -26,7 +24,7 @@ async def test_login_forgot_password_walk(bot):
     assert "「パスワードを忘れた場合」" in said
     assert "「パスワードを忘れた方はこちら」" in said  # 004 names the link both ways
     assert "amazon.co.jp" in said and "リンクからは始めないで" in said
-    assert "教えないでください" in said  # the reset code is for Amazon's screen only
+    assert "確認コードは、自分でAmazonの画面に入れるためのもの" in said  # not for anyone
     assert "2段階認証" in said and "解決しましたか？" in said
     done = await user.tap("はい、解決した")
     assert "よかった" in texts(done)
@@ -43,8 +41,7 @@ async def test_login_no_access_and_what_to_prepare(bot):
         assert item in said, item
     assert "このトークには送らないでください" in said  # the ID document is not for this chat
     # what is never part of the preparation
-    assert "パスワード・確認コード・カード番号は、伝えるものではありません" in said
-    assert NEVER_ASKED in said
+    assert "伝えるものではありません" not in said  # the warning is on login's first screen
     said = await walk(user, ["ログインできた"])
     assert "解決しましたか？" in said
 
@@ -55,7 +52,8 @@ async def test_login_locked_account(bot):
     said = await walk(user, ["ロック・本人確認が出た"])
     assert "本人確認" in said and "身分証明書" in said
     assert "リンクは押さないでください" in said
-    assert "Amazonの画面にだけ" in said and "電話を切ってください" in said
+    assert "Amazonの画面にだけ" in said
+    assert "確認コードを" not in said  # the warning is on login's first screen, once
     said += await walk(user, ["進まない（問い合わせへ）", "用意するものを見る", "ログインできた"])
     assert "解決しましたか？" in said
 
@@ -75,7 +73,7 @@ SECURITY_TAPPED = [
     "押した・入力してしまった",
     "1. パスワードを変える",
     "次へ（2. Amazonに知らせる）",
-    "次へ（3. 2段階認証）",
+    "次へ（3. 認証の設定）",
     "次へ（4. 端末の確認）",
     "次へ（5. 注文の確認）",
     "次へ（6. 報告）",
@@ -86,7 +84,8 @@ SECURITY_TAPPED = [
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_security_after_tapping_a_link_walk(bot):
     user, said = await opened(bot, "security")
-    assert "パスワードや確認コードを聞くことはありません" in said
+    assert "パスワードや確認コードは、誰に聞かれても教えないでください" in said
+    assert "本物のAmazonも" not in said  # no guide says Amazon never asks
     assert "電話番号を確かめる" in _labels(user)  # route: number_check
     said += await walk(user, SECURITY_TAPPED)
     assert "2段階認証" in said
@@ -98,7 +97,7 @@ async def test_security_after_tapping_a_link_walk(bot):
     # tell Amazon early, as 002 and 004 say, and without giving any secret
     assert said.index("2. Amazonにすぐ知らせる") < said.index("3. 「2段階認証」をオンにする")
     assert "「アカウントに関する問題」" in said and "「不正アクセスの疑いがある」" in said
-    assert "パスワード・カード番号・確認コードは伝えません" in said
+    assert "伝えるのは、起きたことだけです" in said
     assert "解決しましたか？" in said
 
 
@@ -109,7 +108,7 @@ async def test_security_unknown_orders_lead_to_order_cancel(bot):
     assert "パスワードを変える" in said and "注文履歴" in said and "キャンセル" in said
     assert "注文キャンセルの手順へ" in _labels(user)  # route: order_cancel
     await walk(user, ["戻る", "押した・入力してしまった", "1. パスワードを変える",
-                       "次へ（2. Amazonに知らせる）", "次へ（3. 2段階認証）",
+                       "次へ（2. Amazonに知らせる）", "次へ（3. 認証の設定）",
                        "次へ（4. 端末の確認）", "次へ（5. 注文の確認）"])
     assert "注文キャンセルの手順へ" in _labels(user)
 
@@ -129,7 +128,9 @@ async def test_security_how_to_spot_a_fake_mail(bot):
 async def test_security_codes_are_never_given(bot):
     user, _ = await opened(bot, "security")
     said = await walk(user, ["コードを聞かれた"])
-    assert "本物のAmazonは聞きません" in said and "このボットも聞きません" in said
+    # what 002 and 004 say, not that Amazon never asks
+    assert "怪しい相手に、パスワードやカードの情報を教えたり入力したりしない" in said
+    assert "本物のAmazonは聞きません" not in said and "このボットも聞きません" in said
     assert "教えないでください" in said
     assert "相手の番号を確かめる" in _labels(user)  # route: number_check
 
@@ -151,9 +152,11 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
     user, said = await opened(bot, "devices")
     assert "Kindle" in said and "Fire TV" in said
     said += await walk(user, ["動かない・すぐ落ちる", "直らない（サポートへ）",
-                               "シリアル番号の探し方", "修理・交換の流れを見る"])
+                               "シリアル番号について", "修理・交換の流れを見る"])
     assert "再起動" in said and "入れ直す" in said
-    assert "シリアル番号" in said and "箱のラベル" in said
+    # only what 004 says: keep the serial number at hand; no guide says where it is printed
+    assert "シリアル番号（端末ごとについている製造番号）" in said and "ガイドには載っていません" in said
+    assert "箱のラベル" not in said and "電源を抜いて" not in said
     assert "チャットは24時間" in said
     assert "保証期間" in said and "修理" in said and "交換" in said
     assert "解決しましたか？" in said
@@ -164,8 +167,8 @@ async def test_devices_restart_then_support_to_repair_walk(bot):
 @pytest.mark.parametrize(
     ("symptom", "expected"),
     [
-        ("買った本や動画が出ない", ["注文履歴", "デジタル", "同じアカウント"]),
-        ("ログイン・連携できない", ["サインアウト", "教えないでください"]),
+        ("買った本や動画が出ない", ["注文履歴", "注文の内容", "サポートに連絡"]),  # 004 L246
+        ("ログイン・連携できない", ["サインアウト", "連携の設定"]),
         ("動画が止まる・見られない", ["Wi-Fi", "キャッシュ", "サインイン"]),
     ],
 )

@@ -28,7 +28,7 @@ async def test_a_random_050_number_is_unknown_with_the_warning(bot):
     user = await _asking(bot)
     said = texts(await user.say(user.text("050 7777 2468")))
     assert "050-7777-2468" in said and "どのガイドにも載っていない" in said
-    assert "支払いやパスワードを求めることはありません" in said
+    assert "電話で支払いやパスワードを求められても、応じない" in said  # no absolute about Amazon
     assert "確認コード" in said
     assert "海外の番号" in said  # 004: unknown and international numbers
     assert {"確かめられた（終わる）", "もう教えてしまった"} <= {
@@ -40,7 +40,7 @@ async def test_a_random_050_number_is_unknown_with_the_warning(bot):
 async def test_amazon_and_carrier_numbers_say_whose_they_are(bot):
     user = await _asking(bot)
     said = texts(await user.say(user.text("+81 120 899 543")))
-    assert "0120-899-543" in said and "直接電話できない" in said  # disputed, and it says so
+    assert "0120-899-543" in said and "直接は電話できず" in said  # disputed, and it says so
     said = texts(await user.say(user.text("0120019625")))  # another number, straight away
     assert "0120-01-9625" in said and "ヤマト運輸" in said and "Amazonではありません" in said
     said = texts(await user.tap("戻る"))  # back to the first verdict, still about its number

@@ -86,15 +86,13 @@ async def test_a_date_gone_or_too_close_is_refused_with_the_reason(bot):
     await user.open("returns")
     await walk(user, ["返品の期限を知らせてほしい"])
     picker = user.button(PICK)
-    assert (picker["initial"], picker["max"]) == ("2026-11-23", "2026-11-23")  # behind only
-    # delivered 40 days ago, day 1: day 30 has gone
-    said = texts(await user.pick_date(PICK, "2026-10-14"))
-    assert "もう過ぎています" in said and "11月12日(木)" in said
-    # typed with last year's date: the answer says which year it read
+    # the deadline the return screen shows lies ahead: the picker offers no past day
+    assert (picker["initial"], picker["min"]) == ("2026-11-23", "2026-11-23")
+    # typed with last year's date: gone, and the answer says which year it read
     said = texts(await user.say(user.text("2025/10/14")))
-    assert "2025年10月14日(火)" in said and "2025年11月12日(水)" in said
-    # delivered 28 days ago: day 30 is tomorrow, 5 days' notice is impossible
-    said = texts(await user.pick_date(PICK, "2026-10-26"))
+    assert "もう過ぎています" in said and "2025年10月14日(火)" in said
+    # the deadline is the day after tomorrow: 5 days' notice is impossible
+    said = texts(await user.pick_date(PICK, "2026-11-25"))
     assert "間に合いません" in said and "いま手続き" in said
     # not a date at all
     said = texts(await user.say(user.text("先週の3日くらい")))
@@ -109,7 +107,7 @@ async def test_the_closure_mail_is_due_on_day_5_counting_its_arrival_as_day_1(bo
     await user.say(user.follow())
     await user.open("account_close")
     said = await walk(user, ["消えるものを見る", "次へ（メールの期限）", "返信の期限を知らせてほしい"])
-    assert "届いた日を1日目と数えて、5日目が返信の期限" in said
+    assert "届いた日も数に入れて、5日目が返信の期限" in said
     said = texts(await user.pick_date(PICK, "2026-11-23"))  # the mail came today
     assert "11月27日(金)" in said and "11月28日" not in said  # day 5, not a day late
     assert "11月24日(火) 9:00" in said and "11月26日(木) 9:00" in said  # next morning; day 4
@@ -134,7 +132,9 @@ async def test_the_list_shows_and_stops_one_and_all(bot):
     said = texts(await user.open("reminders"))
     assert "1. 無料体験の終わり：期限 12月5日(土)" in said
     assert "次のお知らせ 12月2日(水) 9:00" in said
-    said = texts(await user.tap("1を止める"))
+    # the button names the reminder it stops
+    assert "1. 無料体験の終わりを止める" in [q["action"]["label"] for q in user.last_quick_replies]
+    said = texts(await user.tap("1. 無料体験の終わりを止める"))
     assert "止めました" in said and "いま予定に入っているお知らせはありません" in said
     assert {r.status for r in await rows_of(bot, user.user_id)} == {"cancelled"}
 

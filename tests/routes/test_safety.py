@@ -217,7 +217,7 @@ async def test_a_link_anywhere_gets_its_domains_verdict(bot):
     assert "そのリンク は、Amazonではありません" in said and "evil.example" not in said
 
     said = texts(await user.say(user.text("ｈｔｔｐｓ：／／ｐａｙ．ａｍａｚｏｎ．ｃｏ．ｊｐ／")))
-    assert "pay.amazon.co.jp は、Amazonのドメインです" in said and "アプリ" in said
+    assert "pay.amazon.co.jp は、Amazonのドメインとして扱っています" in said and "アプリ" in said
     said = texts(await user.say(user.text("https://example.com/amazon")))
     assert "Amazonのドメインではありません" in said
     for record in bot.fake.records:
@@ -232,7 +232,9 @@ async def test_security_asks_for_a_link_and_reads_only_its_address(bot):
     said = texts(await user.say(user.text("まだコピーしていない")))
     assert "リンクが見つかりませんでした" in said
     said = texts(await user.say(user.text("amzn.asia/d/5Hq0Ztp")))
-    assert "amzn.asia は、Amazonのドメインです" in said
+    # a short domain no guide names: ours, and said to be ours
+    assert "amzn.asia は、Amazonのドメインとして扱っています" in said
+    assert "このボットがAmazonのものとして扱っています" in said
     said = texts(await user.say(user.text("http://аmazon.co.jp/")))  # Cyrillic а
     assert "Amazonに似せた、偽物" in said
     await asyncio.sleep(0)

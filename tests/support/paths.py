@@ -49,6 +49,11 @@ class PathGuard:
         parent = os.path.dirname(self.root.rstrip("/")).rstrip("/") + "/"
         self.beside = parent if parent != "/" else None
         self.allowed = _allowed_prefixes()
+        # The interpreter's own environment is allowed even beside the repository: a git
+        # worktree may run with its main checkout's virtualenv.
+        self.interpreter = tuple(sorted({
+            os.path.realpath(p).rstrip("/") + "/"
+            for p in (sys.prefix, sys.exec_prefix, *site.getsitepackages()) if p}))
         self.home_dotfiles = os.path.realpath(Path.home()).rstrip("/") + "/."
         self.outside: list[str] = []
         self.on_outside = on_outside
@@ -69,6 +74,8 @@ class PathGuard:
             return None
         if probe.startswith(self.home_dotfiles):
             return None  # the user's own configuration and caches (~/.netrc, ~/.cache)
+        if probe.startswith(self.interpreter):
+            return None
         if self.beside is not None and probe.startswith(self.beside):
             return resolved
         return None if probe.startswith(self.allowed) else resolved

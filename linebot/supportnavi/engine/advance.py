@@ -623,11 +623,19 @@ class _Turn:
         return max(0, MAX_QUICK_REPLIES - NAV_BUTTONS - buttons)
 
     def _stop_replies(self) -> list[QuickReply]:
-        label = self.system.labels.stop_numbered
         return [
-            global_reply(label.format(n=i), keys.Stop(r.kind, r.given))
+            global_reply(self._stop_label(i, self._kind_name(r.kind)), keys.Stop(r.kind, r.given))
             for i, r in enumerate(self._pending()[: self._stop_room()], start=1)
         ]
+
+    def _stop_label(self, n: int, name: str) -> str:
+        """「1. 無料体験の終わりを止める」: the button names the reminder it stops; a name too
+        long for LINE's label is shortened, never the number or 「を止める」."""
+        label = self.system.labels.stop_numbered
+        room = MAX_LABEL - len(label.format(n=n, name=""))
+        if len(name) > room:
+            name = name[: max(0, room - 1)] + "…"
+        return label.format(n=n, name=name)
 
     def _date_picker(self, route: Route, node: Node) -> QuickReply | None:
         if node.remind is None or self.ctx.planner is None:

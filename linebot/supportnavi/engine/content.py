@@ -163,7 +163,7 @@ class SystemLabels(_Strict):
     stop_reminder: str
     pick_date: str  # the date picker's button
     reminders: str  # opens the list of one's reminders
-    stop_numbered: str  # 「{n}を止める」 under the list
+    stop_numbered: str  # 「{n}. {name}を止める」 under the list: the button names the reminder
     revive_yes: str
     revive_no: str
 

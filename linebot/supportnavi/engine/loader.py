@@ -30,9 +30,9 @@ from supportnavi.engine.limits import (
 from supportnavi.engine.links import LinkJudge
 from supportnavi.engine.scenarios import Scenarios
 from supportnavi.engine.sensitive import SecretGuard
-from supportnavi.engine.templates import check_placeholders, fill_facts
+from supportnavi.engine.templates import check_figures, check_placeholders, fill_facts
 from supportnavi.engine.text import fold
-from supportnavi.engine.vocab import PHONE_KINDS, REMINDER_KINDS
+from supportnavi.engine.vocab import GUIDE_COUNT, OWN_KINDS, PHONE_KINDS, REMINDER_KINDS
 from supportnavi.engine.yamllines import line_of
 from supportnavi.engine.yamllines import load as load_yaml
 
@@ -148,14 +148,18 @@ def _parse_facts(f: _File) -> dict[str, Fact] | None:
             f.error(f"fact key {key!r}: use lower-case letters, digits and _", [key])
         fact = f.parse(Fact, raw, [key])
         if fact is not None:
-            if fact.kind == "policy":
-                # supportnavi's own choice (how long before a deadline to push): no guide
-                # states it, so the note must say why it is what it is
+            if fact.kind in OWN_KINDS:
+                # supportnavi's own choice (how long before a deadline to push), or a made-up
+                # value that shows what to type: no guide states it, so the note says why
                 if fact.sources or not fact.note:
-                    f.error(f"policy {key!r} is our own choice: no sources, and a note saying "
-                            "why", [key])
+                    f.error(f"{fact.kind} {key!r} is our own choice, not a guide's: no "
+                            "sources, and a note saying why", [key])
             elif not fact.sources:
                 f.error(f"fact {key!r} names no guide in sources", [key])
+            if fact.kind == GUIDE_COUNT and re.sub(r"\D", "", fact.value) != str(
+                    len(set(fact.sources))):
+                f.error(f"guide_count {key!r} says {fact.value!r} but its sources name "
+                        f"{len(set(fact.sources))} guides", [key])
             facts[str(key)] = fact
     return facts
 
@@ -422,7 +426,10 @@ def _check_placeholders(
 ) -> None:
     for route_id, route in routes.items():
         check_placeholders(route.model_dump(include={"nodes"}), "route", files[route_id].error)
+        check_figures(route.model_dump(include={"nodes", "title", "menu_label"}), "route",
+                      files[route_id].error)
     check_placeholders(system.model_dump(), "system", system_file.error)
+    check_figures(system.model_dump(), "system", system_file.error)
 
 
 def iter_texts(scenarios: Scenarios) -> Iterator[tuple[str, str]]:

@@ -9,6 +9,7 @@ The loader reports each problem through `Report(message, path)` with where it is
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from string import Formatter
 from typing import Any, Literal
@@ -47,7 +48,7 @@ SYSTEM_PLACEHOLDERS: dict[tuple[str, ...], frozenset[str]] = {
     ("texts", "stale"): frozenset({"where"}),
     ("texts", "help_unmatched"): frozenset({"days"}),
     ("texts", "ask"): frozenset({"first"}),
-    ("labels", "stop_numbered"): frozenset({"n"}),
+    ("labels", "stop_numbered"): frozenset({"n", "name"}),
     ("safety", "secret_warning"): frozenset({"name", "given"}),
     ("reminders", "*", "text"): frozenset({"deadline"}),
 }
@@ -94,6 +95,62 @@ def check_placeholders(data: Any, where: Literal["route", "system"], report: Rep
             if name not in allowed:
                 known = ", ".join(f"{{{n}}}" for n in sorted(allowed)) or "none here"
                 report(f"unknown placeholder {{{name}}}: known {known}", path)
+        return text
+
+    _map_strings(data, (), check)
+
+
+# --- figures ---------------------------------------------------------------------------------
+# Every figure a person reads (a day count, an hour, a price, a number) must come from a fact,
+# which names the guides that state it (or says why it is ours): scenario text holds none of
+# its own. A step's number is not a figure: 「1. 」 opening a line (or 【3. 】, （2. ）),
+# 「手順4・5」, 「全部で5つの手順」 (read after NFKC: （ is "(").
+_STEP_NUMBER = re.compile(
+    r"(?m)(?:^|【|\()[ \t]*\d+\.(?=[ \t])"
+    r"|手順[ \t]*\d+(?:[ \t]*[・〜~\-][ \t]*\d+)*"
+    r"|全部で\d+つの手順")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+# A figure in kanji with what it counts (「三日」, 「五千円」); 「一時停止」 and 「一度」 are words.
+_KANJI_FIGURE = re.compile(
+    r"[一二三四五六七八九十百千万]+(?:日|円|時間|か月|ヶ月|カ月|週間|年|営業日|分|件|桁|つ)")
+# Where a person reads a text: a route's nodes' bubbles, titles and button labels, and in
+# system.yaml what the bot says ("*" is any key or index).
+SHOWN_IN_ROUTE = (("title",), ("menu_label",), ("nodes", "*", "say"), ("nodes", "*", "title"),
+                  ("nodes", "*", "buttons", "*", "label"))
+SHOWN_IN_SYSTEM = (
+    ("texts",), ("labels",), ("reminders", "*", "name"), ("reminders", "*", "text"),
+    ("reminders", "*", "button"), ("safety", "secret_warning"), ("safety", "secrets"),
+    ("safety", "link_fallback"), ("safety", "domain_fallback"), ("menu", "*", "label"),
+    ("richmenu", "chat_bar"), ("richmenu", "tabs", "*", "label"),
+    ("richmenu", "tabs", "*", "areas", "*", "label"), ("understanding", "greetings", "*", "reply"),
+    ("understanding", "unknown"),
+)
+
+
+def bare_figures(text: str) -> list[str]:
+    """The figures a scenario text writes out itself: every digit group (full-width too) and
+    kanji figure outside its {{facts}}, its {placeholders} (filled as the bot answers) and its
+    step numbers."""
+    bare = _PLACEHOLDER.sub(" ", TEMPLATE.sub(" ", text))
+    bare = _STEP_NUMBER.sub(" ", unicodedata.normalize("NFKC", bare))
+    return _FIGURE.findall(bare) + _KANJI_FIGURE.findall(bare)
+
+
+def is_shown(path: Sequence[str | int], where: Literal["route", "system"]) -> bool:
+    """Whether the text at `path` of a route file or of system.yaml is one a person reads."""
+    patterns = SHOWN_IN_ROUTE if where == "route" else SHOWN_IN_SYSTEM
+    return any(len(pattern) <= len(path) and all(
+        p == "*" or p == q for p, q in zip(pattern, path, strict=False)) for pattern in patterns)
+
+
+def check_figures(data: Any, where: Literal["route", "system"], report: Report) -> None:
+    """Every text a person reads holds its figures only through facts (see bare_figures)."""
+    def check(text: str, path: tuple[str | int, ...]) -> str:
+        if is_shown(path, where):
+            for figure in bare_figures(text):
+                report(f"figure {figure!r} written out: state it through a fact in facts.yaml "
+                       "(with the guides that give it, or kind: policy or example with a note)",
+                       path)
         return text
 
     _map_strings(data, (), check)

@@ -22,6 +22,12 @@ SECRET_KINDS: tuple[SecretKind, ...] = (
 # Fact kinds that are phone numbers: whose number it is decides the verdict. `phone` is one the
 # guides report as Amazon's; `unconfirmed_phone` one that a single guide gives and none confirms.
 PHONE_KINDS = ("phone", "unconfirmed_phone", "carrier_phone")
+# Fact kinds that are ours, not a guide's, so they name no source and their note says why:
+# `policy`, a choice of ours (how long before a deadline to push, which short domains we treat
+# as Amazon's); `example`, a made-up value that shows what to type (「12月5日」).
+OWN_KINDS = ("policy", "example")
+# A fact that counts guides (「4つ」): its number must be how many guides its sources name.
+GUIDE_COUNT = "guide_count"
 # The kinds of deadline reminder (their date rules are in supportnavi.reminders.rules).
 REMINDER_KINDS = (
     "trial_cancel", "prime_renewal", "prime_pause_end", "return_window", "account_close_mail",

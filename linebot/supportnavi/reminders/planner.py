@@ -41,7 +41,6 @@ def days_from_facts(facts: dict[str, Fact]) -> Days:
         trial_margin=number("trial_cancel_margin_days", defaults.trial_margin),
         renewal_notice=number("renewal_notice_days", defaults.renewal_notice),
         pause_max=number("pause_max_days", defaults.pause_max),
-        return_window=number("return_window_days", defaults.return_window),
         account_close_reply=number("account_close_reply_days", defaults.account_close_reply),
         followup_hours=number("email_followup_hours", defaults.followup_hours),
         seller_wait=number("seller_reply_wait_days", defaults.seller_wait),

@@ -51,7 +51,6 @@ class Days:
     trial_margin: int = 3
     renewal_notice: int = 3
     pause_max: int = 365
-    return_window: int = 30
     account_close_reply: int = 5
     followup_hours: int = 48
     seller_wait: int = 2
@@ -76,8 +75,9 @@ def rules(days: Days) -> dict[Kind, Rule]:
         "prime_renewal": Rule("future", 0, (days.renewal_notice,)),
         # the day the pause began is day 1: push 14 days before day 365
         "prime_pause_end": Rule("past", within(days.pause_max), (days.pause_notice,)),
-        # the day the parcel came is day 1: push 5 days before day 30
-        "return_window": Rule("past", within(days.return_window), (days.return_notice,)),
+        # the return deadline the order's own return screen shows (no guide states a return
+        # period, so the bot never computes one): push 5 days before it
+        "return_window": Rule("future", 0, (days.return_notice,)),
         # the day the closure mail came is day 1 of 5: the next morning, and on day 4
         "account_close_mail": Rule("past", reply_by, (reply_by - 1, 1)),
         # the day a mail or form went out: when 48 hours have passed with no answer
