@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from supportnavi.engine.loader import load_scenarios
+from supportnavi.settings import REPO_ROOT
 from tests.support.line_user import LineUser, opened, texts, walk
 
 SOLVED = "解決しましたか？"
@@ -57,3 +59,95 @@ async def test_another_routes_end_still_offers_contact_after_not_solved(bot):
     await walk(user, ["ウェブで一時停止する", "止められた（確認へ）"])
     said = await walk(user, ["いいえ、まだ"])
     assert "問い合わせ窓口に相談するか" in said and "問い合わせ方法を見る" in labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_already_cancelled_get_their_own_refund_screen(bot):
+    user, _ = await opened(bot, "billing_after_cancel")
+    said = await walk(user, ["間違えて入会していた"])
+    assert "まだなら、できるだけ早く解約" in said and "もう解約した人の返金へ" in labels(user)
+    said = await walk(user, ["もう解約した人の返金へ"])
+    assert "もう一度解約する必要はありません" in said
+    assert "できるだけ早く解約" not in said
+    assert "Amazonに問い合わせて確かめる" in said and SOLVED in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["プライムを再開したい", "一時停止を解除したい",
+                                  "ぷらいむ さいかい したい", "プライムの一時停止をやめたい"])
+async def test_resuming_prime_says_first_that_no_guide_gives_the_steps(bot, text):
+    user, said = await typed(bot, text)
+    first = said.split("\n")[:3]
+    assert "【一時停止からの再開】" in said
+    assert any("ガイドには載っていません" in line for line in first), first
+    assert "「プライム会員情報」" in said
+    # not the pause buttons
+    assert "ウェブで一時停止する" not in labels(user)
+    assert "アプリで一時停止する" not in labels(user)
+    assert "問い合わせ方法を見る" in labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_resuming_is_on_the_pause_routes_first_screen_too(bot):
+    user, _ = await opened(bot, "prime_pause")
+    said = await walk(user, ["一時停止から再開したい"])
+    assert "ガイドには載っていません" in said and "365日" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_a_found_parcel_is_not_told_to_note_who_they_talked_to(bot):
+    user, _ = await opened(bot, "delivery")
+    said = await walk(user, ["配達済みなのに無い", "見つかった（終わる）"])
+    assert "見つかってよかった" in said and SOLVED in said
+    assert "相手の名前" not in said and "問い合わせた日時" not in said
+    assert {"箱や商品が壊れていた", "違う商品が届いた"} <= set(labels(user))
+    user, _ = await opened(bot, "delivery")
+    said = await walk(user, ["配達済みなのに無い", "見つからない（次の手順）", "あとで見つかった"])
+    assert "見つかってよかった" in said and "相手の名前" not in said
+
+
+# --- point 2: no circle for people who cannot sign in ---------------------------------------
+
+FACTS = load_scenarios(REPO_ROOT / "scenarios").facts
+# the sign-in screen's help (004), the disputed line with its caveat, Amazon Help on X (003)
+NO_SIGNIN = [f"「{FACTS['btn_login_contact_cs'].value}」",
+             f"「{FACTS['btn_login_cannot_access'].value}」", FACTS["phone_prime"].value,
+             FACTS["direct_call"].value, FACTS["x_amazon_help"].value, "ガイドがひとつだけ"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_locked_out_people_get_ways_that_need_no_sign_in(bot):
+    user, _ = await opened(bot, "login")
+    said = await walk(user, ["ロック・本人確認が出た", "進まない（問い合わせへ）"])
+    # the circle: no callback recommended, no way back into the contact route
+    assert "Amazonからかけてもらう形が確実" not in said
+    assert "ログインしてから使う形" in said
+    assert "問い合わせ方法を見る" not in labels(user)
+    said = await walk(user, ["ログインせずに相談する"])
+    for item in NO_SIGNIN:
+        assert item in said, item
+    assert "X（旧Twitter）" in said
+    assert "電話をもらう方法が確実" not in said and "Amazonから電話をもらう" not in labels(user)
+    # no dead number: the reported-dead ones are never shown here
+    for dead in ["0120-999-373", "011-330-3000", "011-330-3003", "022-745-6366"]:
+        assert dead not in said
+    assert "022-745-6363" not in said  # one guide's unconfirmed line is not offered either
+    assert "DMでも、パスワード・確認コード・カード番号は送らないでください" in said
+    said = await walk(user, ["ログインできた"])
+    assert SOLVED in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["ログインできないので問い合わせたい", "ログインせずにアマゾンに連絡したい",
+                                  "サインインできないので連絡したい"])
+async def test_typed_no_sign_in_reaches_the_ways_without_it(bot, text):
+    user, said = await typed(bot, text)
+    assert "【ログインできないまま相談する】" in said
+    assert FACTS["x_amazon_help"].value in said and "用意するものを見る" in labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_preparation_screen_leads_on_without_sign_in_too(bot):
+    user, _ = await opened(bot, "login")
+    said = await walk(user, ["問い合わせの準備を見る", "ログインせずに相談する"])
+    assert "【ログインできないまま相談する】" in said
