@@ -151,3 +151,95 @@ async def test_the_preparation_screen_leads_on_without_sign_in_too(bot):
     user, _ = await opened(bot, "login")
     said = await walk(user, ["問い合わせの準備を見る", "ログインせずに相談する"])
     assert "【ログインできないまま相談する】" in said
+
+
+# --- point 5: what the guides have that the bot lacked --------------------------------------
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["プライムの料金はいくら", "プライムの会費はいくらですか",
+                                  "ぷらいむ は つき いくら", "アマゾンプライムの料金を知りたい"])
+async def test_the_fee_is_not_confirmed_and_the_member_page_is_named(bot, text):
+    user, said = await typed(bot, text)
+    assert "【プライムの会費】" in said
+    assert "このボットでは確かめられません" in said
+    # 001's figure, with its caveat, from the fact sheet, never bare
+    assert f"「{FACTS['prime_fee_001'].value}」" in said and "古い情報かもしれません" in said
+    assert "「プライム会員情報」" in said
+    assert SOLVED not in said and "はい、解決した" not in labels(user)  # it only informs
+    assert "解約の方法を選ぶ" in labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_fee_from_prime_cancels_other_cases(bot):
+    user, _ = await opened(bot, "prime_cancel")
+    said = await walk(user, ["ほかの場合を見る", "いまの会費を確かめる"])
+    assert "このボットでは確かめられません" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["支払い方法を変えたい", "支払い方法を変更したい",
+                                  "登録しているクレジットカードを変えたい"])
+async def test_the_accounts_payment_method(bot, text):
+    user, said = await typed(bot, text)
+    assert "【アカウントの支払い方法を変える】" in said
+    assert FACTS["payment_kinds"].value in said  # 003
+    assert "ガイドには載っていません" in said  # no steps invented
+    assert "このトークには送らないでください" in said
+    assert f"「{FACTS['phishing_payment_lure'].value}」" in said  # 004's lure
+    shown = labels(user)
+    assert {"チャットで相談する", "Amazonから電話をもらう", "注文ごとの支払いの変更へ"} <= set(shown)
+    said = await walk(user, ["注文ごとの支払いの変更へ"])
+    assert "注文のキャンセル・変更の案内です" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_orders_payment_stays_with_the_order(bot):
+    _, said = await typed(bot, "注文の支払い方法を変えたい")
+    assert "発送前なら、お届け先や支払い方法を変えられることがあります" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["メールアドレスを変更", "登録しているメールアドレスを変えたい",
+                                  "あまぞん の めあど を かえたい"])
+async def test_the_accounts_e_mail_address(bot, text):
+    user, said = await typed(bot, text)
+    assert "【登録したメールアドレスを変える】" in said
+    assert FACTS["cs_account_settings"].value in said  # 003
+    assert "ガイドには載っていません" in said
+    assert "ログインできないときへ" in labels(user)
+    said = await walk(user, ["ログインできないときへ"])
+    assert "ログインできないのですね" in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_payment_and_e_mail_from_the_contact_menu(bot):
+    user, _ = await opened(bot, "contact")
+    assert "【アカウントの支払い方法を変える】" in await walk(user, ["支払い方法を変えたい"])
+    user, _ = await opened(bot, "contact")
+    assert "【登録したメールアドレスを変える】" in await walk(user, ["メールアドレスを変えたい"])
+
+
+CARRIERS = ["phone_yamato", "phone_japan_post", "phone_sagawa"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("text", ["不在票が入っていた", "再配達を頼みたい", "ふざいひょうが はいってた",
+                                  "ヤマトの不在票"])
+async def test_a_missed_delivery_slip_names_the_carrier_and_their_numbers(bot, text):
+    user, said = await typed(bot, text)
+    assert "【不在票が入っていた・再配達】" in said
+    assert "どの配送業者の票か" in said
+    for key in CARRIERS:
+        assert FACTS[key].value in said, key  # 004, from the fact sheet
+    assert "Amazon配送" in said and "SMSのリンクは開かないでください" in said
+    assert {"再配達を頼めた", "配送業者がAmazonだった"} <= set(labels(user))
+    said = await walk(user, ["再配達を頼めた"])
+    assert SOLVED in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_the_slip_from_the_delivery_menu(bot):
+    user, _ = await opened(bot, "delivery")
+    said = await walk(user, ["不在票が入っていた・再配達"])
+    assert FACTS["phone_sagawa"].value in said
