@@ -243,3 +243,11 @@ async def test_the_slip_from_the_delivery_menu(bot):
     user, _ = await opened(bot, "delivery")
     said = await walk(user, ["不在票が入っていた・再配達"])
     assert FACTS["phone_sagawa"].value in said
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_waiting_for_the_due_date_is_not_asked_if_it_was_solved(bot):
+    user, _ = await opened(bot, "delivery")
+    said = await walk(user, ["届かない・遅れている", "予定日はまだ先"])
+    assert "待ってみましょう" in said and SOLVED not in said
+    assert "予定日を過ぎたときの手順へ" in labels(user) and "いいえ、まだ" not in labels(user)
