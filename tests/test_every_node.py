@@ -19,7 +19,7 @@ import pytest
 from supportnavi.engine.loader import load_scenarios
 from supportnavi.settings import REPO_ROOT
 from tests.support.line_spec import request_errors
-from tests.support.line_user import LineUser, texts
+from tests.support.line_user import LineUser, reach, texts
 
 SCENARIOS = load_scenarios(REPO_ROOT / "scenarios")
 NAV = {"戻る", "メニュー"}
@@ -51,7 +51,7 @@ async def walk_route(bot, route_id: str) -> set[str]:
         node_id = todo.popleft()
         user: LineUser = bot.user()
         await user.say(user.follow())
-        await user.open(route_id)
+        await _open(user, route_id)
         for how, what in paths[node_id]:
             await (user.tap(what) if how == "tap" else user.say(user.text(what)))
         assert where(user.last_quick_replies) == (route_id, node_id)
@@ -85,12 +85,25 @@ async def walk_route(bot, route_id: str) -> set[str]:
                 back = await user.tap("戻る") if "戻る" in _labels(user) else None
                 if back is None or where(user.last_quick_replies) != (route_id, node_id):
                     # はい (resolved) leaves for the menu; 戻る from there returns, else restart
-                    await user.open(route_id)
+                    await _open(user, route_id)
                     for step_how, step_what in paths[node_id]:
                         await (user.tap(step_what) if step_how == "tap"
                                else user.say(user.text(step_what)))
             assert where(user.last_quick_replies) == (route_id, node_id), texts(said)
     return set(paths)
+
+
+async def _open(user: LineUser, route_id: str) -> None:
+    """Open the route as from the menu. A start that lists reminders shows its `empty` node
+    while there is nothing to list, so the person first asks for one (contact's follow-up,
+    dated today), as a person would."""
+    route = SCENARIOS.routes[route_id]
+    if route.nodes[route.start].empty is not None:
+        await reach(user, "contact", "remind")
+        picker = next(q["action"] for q in user.last_quick_replies
+                      if q["action"]["type"] == "datetimepicker")
+        await user.say(user.postback(picker["data"], date=picker["initial"]))
+    await user.open(route_id)
 
 
 def _labels(user: LineUser) -> list[str]:

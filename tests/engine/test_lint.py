@@ -79,6 +79,17 @@ def test_the_shipped_scenarios_pass():
         ("system.yaml", 'push_line: "・{at}"', 'push_line: "・{at"', "a brace that opens"),
         ("system.yaml", 'menu_other: "ほかの相談は「{label}」', 'menu_other: "ほかの相談は「{page}」',
          "unknown placeholder {page}"),
+        # issue 17: an end that only informs, where いいえ leads, the list with nothing in it
+        ("reminders.yaml", "    title: 届く時間帯を選ぶ\n", "    title: 届く時間帯を選ぶ\n"
+         "    informational: true\n", "informational: true is for an end"),
+        ("reminders.yaml", "    end: true\n    informational: true\n    say:\n"
+         "      - \"お知らせの時間帯", "    end: true\n    informational: true\n"
+         "    unresolved: window\n    say:\n      - \"お知らせの時間帯", "unresolved: is for an end"),
+        ("contact.yaml", "unresolved: not_yet", "unresolved: nowhere",
+         "'nowhere' is not another node of contact"),
+        ("reminders.yaml", "empty: none", "empty: nothing", "'nothing' is not another node"),
+        ("reminders.yaml", "    show: reminders\n    empty: none\n", "    empty: none\n",
+         "empty: is for a node that lists reminders"),
     ],
 )
 def test_a_broken_copy_fails_with_file_and_line(copy, file, old, new, message):
@@ -103,7 +114,8 @@ def test_unreachable_node_and_too_many_buttons(copy):
     path.write_text(text, encoding="utf-8")
     out = lint(copy).stdout
     assert "'orphan' cannot be reached" in out
-    assert "19 buttons; at most 11" in out
+    shown = text[text.index("  start:"):text.index("  callback:")].count("{label:")
+    assert f"{shown} buttons; at most 11" in out
 
 
 def test_the_server_refuses_to_start_on_broken_scenarios(copy):
@@ -135,7 +147,8 @@ def test_a_node_that_can_never_reach_an_end(copy):
 
 
 def test_a_route_without_an_end(copy):
-    break_file(copy / "contact.yaml", "    end: true\n", "    buttons: [{label: x, to: start}]\n")
+    break_file(copy / "contact.yaml", "    end: true\n    unresolved: not_yet\n",
+               "    buttons: [{label: x, to: start}]\n")
     assert "route 'contact' has no end" in lint(copy).stdout
 
 

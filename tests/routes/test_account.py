@@ -35,7 +35,8 @@ async def test_login_no_access_and_what_to_prepare(bot):
     user, _ = await opened(bot, "login")
     said = await walk(user, ["メールも電話も使えない"])
     assert "「カスタマーサービスへ」" in said and "「アカウントにアクセスできません」" in said
-    assert "問い合わせ方法を見る" in _labels(user)  # route: contact
+    assert "ログインせずに相談する" in _labels(user)  # not the contact route: sign-in first
+    assert "問い合わせ方法を見る" not in _labels(user)
     said = await walk(user, ["用意するものを見る"])
     for item in ["登録したメールアドレスか電話番号", "フルネーム", "最近の注文", "身分証明書"]:
         assert item in said, item

@@ -137,6 +137,46 @@ async def test_the_list_shows_and_stops_one_and_all(bot):
     said = texts(await user.tap("1. 無料体験の終わりを止める"))
     assert "止めました" in said and "いま予定に入っているお知らせはありません" in said
     assert {r.status for r in await rows_of(bot, user.user_id)} == {"cancelled"}
+    # the list is empty now: nothing left to stop, and no "here they are" (issue 17)
+    assert "予定に入っているお知らせです" not in said
+    assert "すべて止める" not in labels(user)
+
+
+def labels(user: LineUser) -> list[str]:
+    return [item["action"]["label"] for item in user.last_quick_replies]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_an_empty_list_says_so_and_offers_nothing_to_stop(bot):
+    user = bot.user()
+    await user.say(user.follow())
+    said = texts(await user.open("reminders"))
+    assert "いま予定に入っているお知らせはありません" in said
+    assert "予定に入っているお知らせです" not in said  # no "here are your reminders"
+    assert "番号のボタンで" not in said
+    assert "すべて止める" not in labels(user) and "1を止める" not in labels(user)
+    assert labels(user)[:2] == ["お知らせを頼むには", "届く時間帯を変える"]
+    # typed, the same
+    await user.open("contact")
+    said = texts(await user.say(user.text("リマインダーの一覧")))
+    assert "ありません" in said and "すべて止める" not in labels(user)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_informational_ends_do_not_ask_if_it_was_solved(bot):
+    user = await at_trial_remind(bot)
+    await user.pick_date(PICK, "2026-12-05")
+    await user.open("reminders")
+    for way in (["お知らせを頼むには"], ["届く時間帯を変える", "9時〜18時（昼間だけ）"],
+                ["すべて止める", "はい、すべて止める"]):
+        await user.open("reminders")
+        said = await walk(user, way)
+        assert "解決しましたか？" not in said, way
+        assert "はい、解決した" not in labels(user) and "いいえ、まだ" not in labels(user)
+        assert "メニュー" in labels(user)
+    # after stopping them all, the list is the empty one
+    said = await walk(user, ["お知らせの一覧へ"])
+    assert "ありません" in said and "すべて止める" not in labels(user)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

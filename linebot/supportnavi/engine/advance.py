@@ -439,8 +439,13 @@ class _Turn:
                 self._show_menu(prompt=False)
             case keys.Resolved(False):
                 self.steps.append(Step("resolved_no", self.state.route, self.state.node))
-                self._say(self.system.texts.resolved_no)
-                self._attach(self._resolved_no_replies())
+                here = self._here()
+                if here is not None and here[1].unresolved is not None:
+                    # the end says itself what to do next (the contact route's own end)
+                    self._enter(here[0].id, here[1].unresolved, push=True)
+                else:
+                    self._say(self.system.texts.resolved_no)
+                    self._attach(self._resolved_no_replies())
             case keys.Do(hours, then) if self.state.route is not None:
                 self._change_reminders(hours)
                 self._enter(self.state.route, then, push=True)
@@ -575,6 +580,11 @@ class _Turn:
             self._say(texts.reminder_gone)
         here = self._here()
         if here is not None and here[1].show == "reminders":
+            listed = self.state.node
+            self._settle()
+            if self.state.node != listed:
+                self._show_here()  # the list is empty now: its `empty` node says so
+                return
             self._say(self._reminder_list())
         self._attach(self._shown_replies())
 
@@ -619,7 +629,7 @@ class _Turn:
 
     def _stop_room(self) -> int:
         here = self._here()
-        buttons = len(here[1].buttons) + (2 if here[1].end else 0) if here is not None else 0
+        buttons = len(here[1].buttons) + (2 if here[1].asks else 0) if here is not None else 0
         return max(0, MAX_QUICK_REPLIES - NAV_BUTTONS - buttons)
 
     def _stop_replies(self) -> list[QuickReply]:
@@ -652,9 +662,18 @@ class _Turn:
         if push:
             self._push_here()
         self.state.route, self.state.node = route_id, node_id
+        self._settle()
         if kind == "enter":
-            self.steps.append(Step("enter", route_id, node_id))
+            self.steps.append(Step("enter", route_id, self.state.node))
         self._show_here()
+
+    def _settle(self) -> None:
+        """A list of reminders with nothing to list shows its `empty` node instead: no "here
+        are your reminders", no 「すべて止める」."""
+        here = self._here()
+        if (here is not None and here[1].show == "reminders" and here[1].empty is not None
+                and not self._pending()):
+            self.state.node = here[1].empty
 
     def _push_here(self) -> None:
         if self.state.route is not None and self.state.node is not None:
@@ -677,11 +696,12 @@ class _Turn:
             self.state.route = self.state.node = None
             self._show_menu(prompt=True)
             return
-        route, node = here
+        self._settle()
+        route, node = self._here() or here
         self._say(*(self._fill(text) for text in node.say))
         if node.show == "reminders":
             self._say(self._reminder_list())
-        if node.end:
+        if node.asks:
             self._say(self.system.texts.resolved_question)
         self._attach(self._node_replies(route, node))
 
@@ -745,7 +765,7 @@ class _Turn:
             replies.append(picker)
         if node.show == "reminders":
             replies.extend(self._stop_replies())
-        if node.end:
+        if node.asks:
             replies.append(self._local(route, self.system.labels.resolved_yes,
                                        keys.Resolved(True)))
             replies.append(self._local(route, self.system.labels.resolved_no,
@@ -795,7 +815,7 @@ class _Turn:
         shown: set[keys.Key] = {b.key for b in node.buttons if b.key is not None} | {BACK}
         if node.remind is not None:
             shown.add(keys.Remind(node.remind))
-        if node.end:
+        if node.asks:
             shown |= {keys.Resolved(True), keys.Resolved(False)}
         return key in shown
 

@@ -125,6 +125,32 @@ class Node(_Strict):
     # directly (with 戻る to the route's start), as the route's own words open its start.
     examples: list[str] = Field(default_factory=list)
     keywords: list[list[str]] = Field(default_factory=list)
+    # An end that only informs (how to ask for a reminder, the hours changed): it closes the
+    # route without asking 「解決しましたか？」, so it shows no はい/いいえ either.
+    informational: bool = False
+    # On an end: the node 「いいえ、まだ」 opens, instead of the general answer and a way to the
+    # contact route (which is no way on from the contact route's own end).
+    unresolved: str | None = None
+    # On a `show: reminders` node: the node shown instead while the person has none to list
+    # (no "here are your reminders", no 「すべて止める」).
+    empty: str | None = None
+
+    @model_validator(mode="after")
+    def _end_fields(self) -> Node:
+        if self.informational and not self.end:
+            raise ValueError("informational: true is for an end (end: true)")
+        if self.unresolved is not None and not self.asks:
+            raise ValueError("unresolved: is for an end that asks 解決しましたか？ (end: true, "
+                             "not informational)")
+        if self.empty is not None and self.show != "reminders":
+            raise ValueError("empty: is for a node that lists reminders (show: reminders)")
+        return self
+
+    @property
+    def asks(self) -> bool:
+        """Whether the node asks 「解決しましたか？」 (with はい/いいえ): an end, unless it only
+        informs."""
+        return self.end and not self.informational
 
 
 class Route(_Strict):

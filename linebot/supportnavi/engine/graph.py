@@ -48,6 +48,10 @@ def _node_edges(node: Node) -> list[tuple[str, str]]:
             edges.append((f"route:{button.route}", button.label))
     if node.input is not None:
         edges.extend((target, f"番号 {verdict}") for verdict, target in node.input.next.items())
+    if node.unresolved is not None:
+        edges.append((node.unresolved, "いいえ、まだ"))
+    if node.empty is not None:
+        edges.append((node.empty, "お知らせなし"))
     return edges
 
 

@@ -195,9 +195,9 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
         if node.remind is not None and node.remind not in REMINDER_KINDS:
             f.error(f"remind: {node.remind!r} is not a reminder kind; known: "
                     f"{', '.join(REMINDER_KINDS)}", [*here, "remind"])
-        bubbles = len(node.say) + (1 if node.end else 0) + (1 if node.show else 0)
+        bubbles = len(node.say) + (1 if node.asks else 0) + (1 if node.show else 0)
         if bubbles > MAX_NODE_BUBBLES:
-            what = "say (plus the 解決しましたか？ question)" if node.end else "say"
+            what = "say (plus the 解決しましたか？ question)" if node.asks else "say"
             f.error(
                 f"{what} makes {bubbles} bubbles; at most {MAX_NODE_BUBBLES}, so that a reply "
                 "stays within LINE's 5 messages",
@@ -205,9 +205,9 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
             )
         if not node.buttons and not node.end:
             f.error(f"node {node_id!r} is a dead end: give it buttons or mark it end: true", here)
-        room = MAX_QUICK_REPLIES - NAV_BUTTONS - (2 if node.end else 0) - (1 if node.remind else 0)
+        room = MAX_QUICK_REPLIES - NAV_BUTTONS - (2 if node.asks else 0) - (1 if node.remind else 0)
         if len(node.buttons) > room:
-            added = "解決した/まだ, 戻る and メニュー are" if node.end else "戻る and メニュー are"
+            added = "解決した/まだ, 戻る and メニュー are" if node.asks else "戻る and メニュー are"
             if node.remind:
                 added = added.replace(" and", ", 日付を選ぶ and")
             f.error(
@@ -226,6 +226,10 @@ def _check_route(f: _File, route: Route, routes: dict[str, Route]) -> None:
             data = "" if key is None else postback.encode(postback.Tap(key, route.id, node_id))
             if len(data) > MAX_POSTBACK_DATA:
                 f.error(f"postback data is {len(data)} characters; LINE allows 300", where)
+        for field in ("unresolved", "empty"):
+            target = getattr(node, field)
+            if target is not None and (target not in route.nodes or target == node_id):
+                f.error(f"{field}: {target!r} is not another node of {route.id}", [*here, field])
         if node.input is not None:
             for verdict, target in node.input.next.items():
                 if target not in route.nodes:
@@ -252,6 +256,7 @@ def _edges(route: Route, node_id: str) -> list[str]:
     """The nodes one tap (or one typed number) leads to from node_id."""
     node = route.nodes[node_id]
     targets = [b.to for b in node.buttons if b.to is not None]
+    targets += [t for t in (node.unresolved, node.empty) if t is not None]
     if node.input is not None:
         targets.extend(node.input.next.values())
     return [t for t in targets if t in route.nodes]
