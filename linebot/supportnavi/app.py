@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay = compose.relay(settings, db, sender)
         dispatcher = (compose.dispatcher(settings, db, sender, scenarios)
                       if settings.dispatcher else None)
-        housekeeper = compose.housekeeper(settings, db) if settings.housekeeping else None
+        housekeeper = (compose.housekeeper(settings, db, scenarios)
+                       if settings.housekeeping else None)
         chat_page = (Simulator(fake_line, plan(scenarios),
                                settings.local_base_url() + "/callback", settings.channel_secret)
                      if fake_line is not None else None)

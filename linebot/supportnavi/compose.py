@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from supportnavi.admin.queries import Reader
+from supportnavi.admin.rollups import Rollups
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.engine import Scenarios, load_scenarios
@@ -94,8 +95,13 @@ def dispatcher(
     )
 
 
-def housekeeper(settings: Settings, db: Database) -> Housekeeper:
-    return Housekeeper(db, Retention.days(settings.event_ids_days, settings.step_history_days))
+def housekeeper(settings: Settings, db: Database,
+                loaded: Scenarios | None = None) -> Housekeeper:
+    """Pruning, after the dashboard's rollups of the periods that closed since the last pass
+    (`loaded`: the scenarios already loaded, else they are read here)."""
+    writer = Rollups(db, loaded if loaded is not None else scenarios(settings), settings.zone)
+    return Housekeeper(db, Retention.days(settings.event_ids_days, settings.step_history_days),
+                       before=[writer.run_once])
 
 
 def reader(settings: Settings, db: Database) -> Reader | None:

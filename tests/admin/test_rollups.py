@@ -120,7 +120,7 @@ async def _check(db_url: str, steps: list[tuple[Any, ...]], wait: timedelta,
     reader = Reader(db)
     try:
         await _fill(db, rows)
-        writer = Rollups(db, reader, SCENARIOS, TOKYO)
+        writer = Rollups(db, SCENARIOS, TOKYO, reader)
         span = now - START
         for moment in sorted(moments):
             await writer.run_once(START + span * moment)
@@ -160,7 +160,7 @@ async def _days_covered(db_url: str) -> tuple[datetime | None, int, int]:
     reader = Reader(db)
     try:
         await _fill(db, rows)
-        written = await Rollups(db, reader, SCENARIOS, TOKYO).run_once(now)
+        written = await Rollups(db, SCENARIOS, TOKYO, reader).run_once(now)
         found = await summary(reader, SCENARIOS, now, TOKYO, 7)
         async with db.transaction() as session:
             served = sorted(tuple(r) for r in (await session.execute(

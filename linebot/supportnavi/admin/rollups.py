@@ -373,8 +373,8 @@ class Rollups:
     """The server's writer: each housekeeping pass computes the periods that can be complete and
     are not yet written, and drops what no summary reads any more."""
 
-    def __init__(self, db: Database, reader: Reader, scenarios: Scenarios, tz: ZoneInfo,
-                 per_pass: int = PER_PASS) -> None:
+    def __init__(self, db: Database, scenarios: Scenarios, tz: ZoneInfo,
+                 reader: Reader | None = None, per_pass: int = PER_PASS) -> None:
         self.db = db
         self.reader = reader
         self.scenarios = scenarios
@@ -384,9 +384,17 @@ class Rollups:
         self.dialect = db.url.get_backend_name()
 
     async def run_once(self, now: datetime) -> int:
-        """Periods written."""
-        now = as_utc(now)
-        reader = self.reader
+        """Periods written. Reads with the reader given, else one of its own for the pass."""
+        from supportnavi.admin.queries import Reader
+
+        reader = self.reader or Reader(self.db)
+        try:
+            return await self._pass(reader, as_utc(now))
+        finally:
+            if self.reader is None:
+                await reader.dispose()
+
+    async def _pass(self, reader: Reader, now: datetime) -> int:
         written = 0
         async with reader.session() as session:
             first = (await session.execute(select(func.min(StepRecord.at)))).scalar()
