@@ -42,14 +42,16 @@ from supportnavi.admin.rollups import (
     Slice,
     _epoch,
     _on_an_end,
+    basis,
     raw_counts,
     rolled_counts,
 )
+from supportnavi.admin.rollups import MARK as ROLLUP_MARK
 from supportnavi.engine import Scenarios
 from supportnavi.engine.content import Route
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.incidents import hour_of
-from supportnavi.store.models import Incident, Reminder, StepRecord, User
+from supportnavi.store.models import Incident, Reminder, StepRecord, StepRollup, User
 
 VISIT_DEFINITION = (
     "A visit is one person's stay in one route: it begins at their step on the route after a "
@@ -201,7 +203,7 @@ def window(now: datetime, tz: ZoneInfo, days: int = 28, first_day: date | None =
 
 async def summary(
     reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo, days: int = 28,
-    first_day: date | None = None, last_day: date | None = None,
+    first_day: date | None = None, last_day: date | None = None, with_funnels: bool = True,
 ) -> Summary:
     """The dashboard's numbers for local days [first_day, last_day] (by default the last `days`
     up to today): funnels from the rollups plus the raw steps after the last of them."""
@@ -210,7 +212,11 @@ async def summary(
     since = _local_midnight(first_day, tz)
     end = _local_midnight(last_day + timedelta(days=1), tz)
     async with reader.session() as session:
-        found, raw_since = await funnels(session, reader.dialect, scenarios, tz, since, end, now)
+        found: list[Funnel] = []
+        raw_since = since
+        if with_funnels:
+            found, raw_since = await funnels(session, reader.dialect, scenarios, tz, since, end,
+                                             now)
         return Summary(
             generated_at=now, since=since, days=(last_day - first_day).days + 1,
             timezone=str(tz),
@@ -426,6 +432,79 @@ async def raw_funnels(
             ],
         ))
     return result
+
+
+@dataclass
+class DayCounts:
+    """One day's visits (those that began that day, their whole extent: a visit crossing
+    midnight counts on the day it began), and the answers and steps recorded that day, over
+    every route."""
+
+    day: date
+    reached_end: int = 0
+    gave_up: int = 0
+    in_progress: int = 0
+    yes: int = 0
+    no: int = 0
+    steps: int = 0
+
+    @property
+    def visits(self) -> int:
+        return self.reached_end + self.gave_up + self.in_progress
+
+
+async def daily(reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo,
+                first_day: date, last_day: date) -> list[DayCounts]:
+    """Each day's counts: the day's rollup where there is one, else its own raw rows."""
+    now = as_utc(now)
+    basis_id = basis(scenarios, tz)
+    days = {first_day + timedelta(days=i): DayCounts(first_day + timedelta(days=i))
+            for i in range((last_day - first_day).days + 1)}
+    t = StepRollup
+    known = list(scenarios.routes)
+    rolled = (
+        select(t.day, t.node == ROLLUP_MARK, func.sum(t.ended), func.sum(t.gave_up),
+               func.sum(t.in_progress), func.sum(t.yes), func.sum(t.no), func.sum(t.steps))
+        .where(t.basis == basis_id, t.part == "begin", t.span == "day",
+               t.day >= first_day, t.day <= last_day, t.route.in_(known))
+        .group_by(t.day, t.node == ROLLUP_MARK)
+    )
+    marked = (
+        select(t.day)
+        .where(t.basis == basis_id, t.part == "begin", t.span == "day", t.route == ROLLUP_MARK,
+               t.node == ROLLUP_MARK, t.day >= first_day, t.day <= last_day)
+    )
+    async with reader.session() as session:
+        have = {d for (d,) in (await session.execute(marked)).all()}
+        for day, whole_route, ended, gave_up, in_progress, yes, no, steps in (
+            await session.execute(rolled)
+        ).all():
+            if day not in have:
+                continue
+            found = days[day]
+            if whole_route:
+                found.reached_end += int(ended)
+                found.gave_up += int(gave_up)
+                found.in_progress += int(in_progress)
+            else:
+                found.yes += int(yes)
+                found.no += int(no)
+                found.steps += int(steps)
+        for day, found in days.items():
+            start = _local_midnight(day, tz)
+            if day in have or start > now:
+                continue
+            end = _local_midnight(day + timedelta(days=1), tz)
+            counts = await raw_counts(session, scenarios, reader.dialect, Slice(
+                cut=start - IDLE, begin_from=start, begin_to=end, until=None, now=now))
+            for route in known:
+                found.reached_end += counts.status[(route, "end")]
+                found.gave_up += counts.status[(route, "gave_up")]
+                found.in_progress += counts.status[(route, "in_progress")]
+                found.yes += counts.route_total("yes", route)
+                found.no += counts.route_total("no", route)
+                found.steps += counts.route_total("steps", route)
+    return list(days.values())
 
 
 def walk_order(route: Route) -> list[str]:

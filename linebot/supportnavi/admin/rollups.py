@@ -128,20 +128,28 @@ def statements(scenarios: Scenarios, dialect: str, s: Slice) -> tuple[Select[Any
     """Two statements: visits by (route, status, last node if given up) and by (route, node),
     with how many are not over; and the steps in [begin_from, begin_to) by route, node, kind."""
     steps = StepRecord.__table__
-    per_person: dict[str, Any] = {"partition_by": steps.c.user_id, "order_by": steps.c.id}
-    at = _epoch(steps.c.at, dialect)
     window = [steps.c.at >= s.cut]
     if s.until is not None:
         window.append(steps.c.at < s.until)
+    # The period's rows first, by time (ix_step_history_at): left to itself SQLite walks the
+    # whole table in the window's order (by person) rather than sort a few rows.
+    recent = (
+        select(steps.c.id, steps.c.user_id, steps.c.route, steps.c.node, steps.c.at,
+               steps.c.kind)
+        .where(*window)
+        .cte("recent")
+        .prefix_with("MATERIALIZED")
+    )
+    per_person: dict[str, Any] = {"partition_by": recent.c.user_id, "order_by": recent.c.id}
+    at = _epoch(recent.c.at, dialect)
     lagged = (
         select(
-            steps.c.id, steps.c.user_id, steps.c.route, steps.c.node, steps.c.at,
-            func.lag(steps.c.route).over(**per_person).label("prev_route"),
-            func.lag(steps.c.kind).over(**per_person).label("prev_kind"),
+            recent.c.id, recent.c.user_id, recent.c.route, recent.c.node, recent.c.at,
+            func.lag(recent.c.route).over(**per_person).label("prev_route"),
+            func.lag(recent.c.kind).over(**per_person).label("prev_kind"),
             (at - func.lag(at).over(**per_person)).label("gap"),
-            func.lead(steps.c.id).over(**per_person).label("next_id"),
+            func.lead(recent.c.id).over(**per_person).label("next_id"),
         )
-        .where(*window)
         .cte("lagged")
     )
     begins = and_(
@@ -196,13 +204,19 @@ def statements(scenarios: Scenarios, dialect: str, s: Slice) -> tuple[Select[Any
         .where(marked.c.route.is_not(None), *counted)
         .group_by(marked.c.route, marked.c.node),
     )
-    in_period = [steps.c.at >= s.begin_from, steps.c.route.is_not(None)]
+    in_period = [steps.c.at >= s.begin_from]
     if s.begin_to is not None:
         in_period.append(steps.c.at < s.begin_to)
-    kinds = (
-        select(steps.c.route, steps.c.node, steps.c.kind, func.count())
+    period = (
+        select(steps.c.route, steps.c.node, steps.c.kind)
         .where(*in_period)
-        .group_by(steps.c.route, steps.c.node, steps.c.kind)
+        .cte("period")
+        .prefix_with("MATERIALIZED")
+    )
+    kinds = (
+        select(period.c.route, period.c.node, period.c.kind, func.count())
+        .where(period.c.route.is_not(None))
+        .group_by(period.c.route, period.c.node, period.c.kind)
     )
     return select(both.subquery()), kinds
 
@@ -283,16 +297,16 @@ def hours(day: date, tz: ZoneInfo) -> list[tuple[datetime, datetime]]:
 
 def wanted(now: datetime, tz: ZoneInfo, first_step: datetime | None) -> list[Period]:
     """The periods that can be complete at `now`, newest days first: each closed day's head and
-    begin, and the hours of yesterday and today (head for the first, begin for all)."""
+    begin as far back as the dashboard reads (those before the first step are empty, and
+    written so that a window starting before it still finds its first day), and the hours of
+    yesterday and today (head for the first, begin for all)."""
     if first_step is None:
         return []
     today = now.astimezone(tz).date()
-    oldest = max(as_utc(first_step).astimezone(tz).date(), today - timedelta(days=MAX_DAYS))
+    oldest = today - timedelta(days=MAX_DAYS)
     found: list[Period] = []
     for back in (0, 1):
         day = today - timedelta(days=back)
-        if day < oldest:
-            continue
         for i, (start, end) in enumerate(hours(day, tz)):
             parts = ("head", "begin") if i == 0 else ("begin",)
             found += [Period(p, start, end, "hour", day) for p in parts]
@@ -353,17 +367,18 @@ def upsert(dialect: str) -> Any:
 
 
 def _markers(basis_id: str, since: datetime | None = None,
-             before: datetime | None = None) -> Select[str, datetime, datetime]:
+             before: datetime | None = None) -> Select[str, datetime, datetime, str]:
     where = [StepRollup.basis == basis_id, StepRollup.route == MARK, StepRollup.node == MARK]
     if since is not None:
         where.append(StepRollup.period_start >= since)
     if before is not None:
         where.append(StepRollup.period_end <= before)
-    return select(StepRollup.part, StepRollup.period_start, StepRollup.period_end).where(*where)
+    return select(StepRollup.part, StepRollup.period_start, StepRollup.period_end,
+                  StepRollup.span).where(*where)
 
 
 def _existing(found: Sequence[Any]) -> set[tuple[str, datetime, datetime]]:
-    return {(part, as_utc(start), as_utc(end)) for part, start, end in found}
+    return {(part, as_utc(start), as_utc(end)) for part, start, end, *_ in found}
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -399,13 +414,18 @@ class Rollups:
         async with reader.session() as session:
             first = (await session.execute(select(func.min(StepRecord.at)))).scalar()
             have = _existing((await session.execute(_markers(self.basis))).all())
+        if first is None:
+            return 0
         for period in wanted(now, self.tz, first):
             if period.key() in have:
                 continue
             if written >= self.per_pass:
                 break
-            async with reader.session() as session:
-                counts = await self._final(session, period, now)
+            if period.end <= as_utc(first):
+                counts: Counts | None = Counts()  # before the first step: nothing to read
+            else:
+                async with reader.session() as session:
+                    counts = await self._final(session, period, now)
             if counts is None:
                 continue
             async with self.db.transaction() as session:
@@ -438,13 +458,16 @@ def backfill(connection: Connection, scenarios: Scenarios, tz: ZoneInfo, now: da
     now = as_utc(now)
     basis_id = basis(scenarios, tz)
     first = connection.execute(select(func.min(StepRecord.at))).scalar()
+    if first is None:
+        return 0
     have = _existing(connection.execute(_markers(basis_id)).all())
     written = 0
     for period in wanted(now, tz, first):
         if period.key() in have:
             continue
         for until in horizons(period, now):
-            counts = raw_counts_sync(connection, scenarios, period.slice(until, until))
+            counts = (Counts() if period.end <= as_utc(first) else
+                      raw_counts_sync(connection, scenarios, period.slice(until, until)))
             if counts.open == 0:
                 connection.execute(upsert(connection.dialect.name),
                                    rows(period, counts, basis_id))
@@ -476,17 +499,28 @@ async def rolled_counts(session: AsyncSession, scenarios: Scenarios, tz: ZoneInf
                         since: datetime, end: datetime) -> tuple[Counts, datetime]:
     """The counts of the periods that tile [since, end) from its start, and where they stop."""
     basis_id = basis(scenarios, tz)
-    found = _existing((await session.execute(_markers(basis_id, since, end))).all())
+    marks = (await session.execute(_markers(basis_id, since, end))).all()
+    found = _existing(marks)
+    spans = {(p, as_utc(s), as_utc(e)): span for p, s, e, span in marks}
     chosen = chain(found, since, end)
     counts = Counts()
     if not chosen:
         return counts, since
     t = StepRollup
+    # the chain as runs of one part and span (a head, days, hours): one range each
+    runs: list[list[Any]] = []
+    for part, start, end in chosen:
+        kind = (part, spans.get((part, start, end), ""))
+        if runs and runs[-1][0] == kind and runs[-1][2] == start:
+            runs[-1][2] = end
+        else:
+            runs.append([kind, start, end])
     query = (
         select(t.route, t.node, *(func.sum(getattr(t, c)) for c in COUNTS))
         .where(t.basis == basis_id, t.route != MARK,
-               or_(*(and_(t.part == p, t.period_start == s, t.period_end == e)
-                     for p, s, e in chosen)))
+               or_(*(and_(t.part == part, t.span == span, t.period_start >= start,
+                          t.period_end <= end)
+                     for (part, span), start, end in runs)))
         .group_by(t.route, t.node)
     )
     for route, node, visits, ended, gave_up, in_progress, steps, yes, no, leaves in (

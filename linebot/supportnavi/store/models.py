@@ -103,6 +103,8 @@ class StepRollup(Base):
     no: Mapped[int] = mapped_column(Integer, default=0)
     leaves: Mapped[int] = mapped_column(Integer, default=0)
 
+    __table_args__ = (Index("ix_step_rollups_marker", "basis", "route", "period_start"),)
+
 
 class ProcessedEvent(Base):
     """A handled webhookEventId, so that a redelivery is skipped; pruned once LINE can no
