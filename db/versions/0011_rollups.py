@@ -32,6 +32,8 @@ def upgrade() -> None:
             "visits", "ended", "gave_up", "in_progress", "steps", "yes", "no", "leaves")),
         sa.PrimaryKeyConstraint("basis", "part", "period_start", "period_end", "route", "node"),
     )
+    # the periods written (their marker rows), by start
+    op.create_index("ix_step_rollups_marker", "step_rollups", ["basis", "route", "period_start"])
     # the users' chart reads the days people arrived and blocked the bot
     op.create_index("ix_users_first_seen", "users", ["first_seen"])
     op.create_index("ix_users_blocked_at", "users", ["blocked_at"])
@@ -54,4 +56,5 @@ def backfill() -> None:
 def downgrade() -> None:
     op.drop_index("ix_users_blocked_at", table_name="users")
     op.drop_index("ix_users_first_seen", table_name="users")
+    op.drop_index("ix_step_rollups_marker", table_name="step_rollups")
     op.drop_table("step_rollups")
