@@ -157,7 +157,8 @@ async def _timed(repeat: int, work: Any) -> list[float]:
 
 async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios,
               reference: bool) -> dict[str, Any]:
-    weeks = max(1, math.ceil(n / (per_day * 7)))
+    # whole weeks, so that the last day (today) is as busy as any other
+    weeks = max(1, round(n / (per_day * 7)))
     template = min(n, per_day * 7)
     # the history's first week starts at midnight in Tokyo, so its days are whole days
     first = datetime(2026, 1, 5, tzinfo=TOKYO).astimezone(UTC)
@@ -177,7 +178,7 @@ async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios
         try:
             rows, people = _week(scenarios, template, first, seed=7)
             started = time.perf_counter()
-            total = await _fill(db, kind, rows, people, first, weeks, n)
+            total = await _fill(db, kind, rows, people, first, weeks, template * weeks)
             del rows
             filled = time.perf_counter() - started
             async with db.transaction() as session:
@@ -204,6 +205,11 @@ async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios
                 found["summary"] = await summary(reader, scenarios, now, TOKYO, DAYS)
 
             t_count = min(await _timed(1, count))
+            today = now.astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
+            async with reader.session() as session:
+                today_rows = (await session.execute(
+                    select(func.count()).select_from(steps).where(steps.c.at >= today)
+                )).scalar_one()
             times = await _timed(repeat, dashboard)
             numbers = found["summary"]
             visits = sum(f.started for f in numbers.funnels)
@@ -211,6 +217,7 @@ async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios
                 "db": kind, "rows": total, "days": weeks * 7, "people": len(people),
                 "visits": visits, "fill_s": round(filled, 1),
                 "backfill_s": round(backfilled, 1), "periods": periods,
+                "today_rows": today_rows,
                 "raw_from": numbers.raw_since.astimezone(TOKYO).strftime("%m-%d %H:%M"),
                 "count_s": round(t_count, 3),
                 "summary_s": round(_p95(times), 4),
