@@ -13,8 +13,7 @@ up. Otherwise it is *in progress*.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -31,14 +30,14 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportnavi.admin.rollups import (
     IDLE,
     LEAVING,
     MAX_DAYS,
     Counts,
+    Reader,
     Slice,
     _epoch,
     _on_an_end,
@@ -49,7 +48,7 @@ from supportnavi.admin.rollups import (
 from supportnavi.admin.rollups import MARK as ROLLUP_MARK
 from supportnavi.engine import Scenarios
 from supportnavi.engine.content import Route
-from supportnavi.store.db import Database, as_utc
+from supportnavi.store.db import as_utc
 from supportnavi.store.incidents import hour_of
 from supportnavi.store.models import Incident, Reminder, StepRecord, StepRollup, User
 
@@ -62,35 +61,7 @@ VISIT_DEFINITION = (
     "node is where they gave up. Otherwise it is in progress."
 )
 REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
-__all__ = ["IDLE", "LEAVING", "MAX_DAYS"]
-
-
-class Reader:
-    """Sessions for reading. On PostgreSQL the app's pool is fine; on SQLite every transaction
-    of the app's engine starts with BEGIN IMMEDIATE, which would hold the write lock (and stall
-    the webhook) for as long as a dashboard query runs, so reads get an engine of their own,
-    with the driver's deferred transactions: in WAL mode they never block a writer."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.dialect = db.url.get_backend_name()
-        self._engine = None
-        if db.is_sqlite:
-            self._engine = create_async_engine(
-                make_url(db.url), connect_args={"timeout": db.busy_timeout_ms / 1000}
-            )
-            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
-        else:
-            self._sessions = db.sessions
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            yield session
-
-    async def dispose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
+__all__ = ["IDLE", "LEAVING", "MAX_DAYS", "Reader"]
 
 
 # --- what the dashboard shows -----------------------------------------------------------------

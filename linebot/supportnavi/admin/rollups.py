@@ -26,10 +26,11 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -45,14 +46,12 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from supportnavi.engine import Scenarios
 from supportnavi.store.db import Database, as_utc
 from supportnavi.store.models import StepRecord, StepRollup
-
-if TYPE_CHECKING:
-    from supportnavi.admin.queries import Reader
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +65,34 @@ SETTLE = timedelta(minutes=5)
 MARK = "*"  # route and node of a period's marker row; node of a route's own row
 COUNTS = ("visits", "ended", "gave_up", "in_progress", "steps", "yes", "no", "leaves")
 PER_PASS = 400  # periods computed in one housekeeping pass at most
+
+
+class Reader:
+    """Sessions for reading. On PostgreSQL the app's pool is fine; on SQLite every transaction
+    of the app's engine starts with BEGIN IMMEDIATE, which would hold the write lock (and stall
+    the webhook) for as long as a dashboard query runs, so reads get an engine of their own,
+    with the driver's deferred transactions: in WAL mode they never block a writer."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.dialect = db.url.get_backend_name()
+        self._engine = None
+        if db.is_sqlite:
+            self._engine = create_async_engine(
+                make_url(db.url), connect_args={"timeout": db.busy_timeout_ms / 1000}
+            )
+            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        else:
+            self._sessions = db.sessions
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        async with self._sessions() as session:
+            yield session
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
 
 
 # --- counts -----------------------------------------------------------------------------------
@@ -400,8 +427,6 @@ class Rollups:
 
     async def run_once(self, now: datetime) -> int:
         """Periods written. Reads with the reader given, else one of its own for the pass."""
-        from supportnavi.admin.queries import Reader
-
         reader = self.reader or Reader(self.db)
         try:
             return await self._pass(reader, as_utc(now))
