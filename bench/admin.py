@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "linebot"), str(ROOT)]
 
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text  # noqa: E402
 
 from supportnavi.admin import rollups  # noqa: E402
 from supportnavi.admin.queries import Reader, raw_funnels, summary  # noqa: E402
@@ -83,7 +83,7 @@ def _week(scenarios: Scenarios, n: int, start: datetime,
     end = start + WEEK
     span = WEEK.total_seconds()
     rows: list[dict[str, Any]] = []
-    clocks = {p: start + timedelta(seconds=rng.random() * span * 0.5) for p in people}
+    clocks = {p: start + timedelta(seconds=rng.random() * span) for p in people}
     while len(rows) < n:
         person = rng.choice(people)
         at = clocks[person]
@@ -111,7 +111,7 @@ def _week(scenarios: Scenarios, n: int, start: datetime,
 
 
 async def _fill(db: Database, kind: str, rows: list[dict[str, Any]], people: list[str],
-                first: datetime, weeks: int, total: int) -> int:
+                first: datetime, weeks: int, total: int) -> None:
     """The week's rows, then copies of them a week later each, up to `total` rows."""
     async with db.transaction() as session:
         for i in range(0, len(people), 5000):
@@ -138,7 +138,6 @@ async def _fill(db: Database, kind: str, rows: list[dict[str, Any]], people: lis
                 "FROM step_history WHERE id <= :last ORDER BY id"
             ), {"days": 7 * week, "last": take})
         written += take
-    return written
 
 
 def _p95(times: list[float]) -> float:
@@ -178,8 +177,12 @@ async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios
         try:
             rows, people = _week(scenarios, template, first, seed=7)
             started = time.perf_counter()
-            total = await _fill(db, kind, rows, people, first, weeks, template * weeks)
+            await _fill(db, kind, rows, people, first, weeks, template * weeks)
             del rows
+            async with db.transaction() as session:  # the history ends now, 10:00 on its last day
+                await session.execute(delete(StepRecord).where(StepRecord.at > now))
+                total = (await session.execute(
+                    select(func.count()).select_from(StepRecord))).scalar_one()
             filled = time.perf_counter() - started
             async with db.transaction() as session:
                 await session.execute(text("ANALYZE"))
@@ -205,7 +208,8 @@ async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios
                 found["summary"] = await summary(reader, scenarios, now, TOKYO, DAYS)
 
             t_count = min(await _timed(1, count))
-            today = now.astimezone(TOKYO).replace(hour=0, minute=0, second=0, microsecond=0)
+            today = now.astimezone(TOKYO).replace(hour=0, minute=0, second=0,
+                                                  microsecond=0).astimezone(UTC)
             async with reader.session() as session:
                 today_rows = (await session.execute(
                     select(func.count()).select_from(steps).where(steps.c.at >= today)

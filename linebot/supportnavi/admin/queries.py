@@ -44,6 +44,7 @@ from supportnavi.admin.rollups import (
     basis,
     raw_counts,
     rolled_counts,
+    utc,
 )
 from supportnavi.admin.rollups import MARK as ROLLUP_MARK
 from supportnavi.engine import Scenarios
@@ -427,7 +428,7 @@ class DayCounts:
 async def daily(reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo,
                 first_day: date, last_day: date) -> list[DayCounts]:
     """Each day's counts: the day's rollup where there is one, else its own raw rows."""
-    now = as_utc(now)
+    now = utc(now)
     basis_id = basis(scenarios, tz)
     days = {first_day + timedelta(days=i): DayCounts(first_day + timedelta(days=i))
             for i in range((last_day - first_day).days + 1)}

@@ -214,15 +214,16 @@ def statements(scenarios: Scenarios, dialect: str, s: Slice) -> tuple[Select[Any
         counted.append(visits.c.first_at < s.begin_to)
     over = or_(
         func.coalesce(visits.c.next_id, 0) > visits.c.last_id,
-        steps.c.kind.in_(LEAVING),
+        recent.c.kind.in_(LEAVING),
         visits.c.last_at < s.now - IDLE,
     )
     status = case((visits.c.reached == 1, "end"), (over, "gave_up"), else_="in_progress")
     both = union_all(
         select(visits.c.route, status.label("status"),
-               case((status == "gave_up", steps.c.node)).label("node"),
+               case((status == "gave_up", recent.c.node)).label("node"),
                func.count().label("n"), func.sum(case((over, 0), else_=1)).label("open"))
-        .select_from(visits.join(steps, steps.c.id == visits.c.last_id))
+        # the last step from the period's own rows: joined to the table, SQLite may scan it
+        .select_from(visits.join(recent, recent.c.id == visits.c.last_id))
         .where(*counted)
         .group_by(visits.c.route, "status", "node"),
         select(marked.c.route, literal("node").label("status"), marked.c.node,
@@ -291,6 +292,11 @@ def basis(scenarios: Scenarios, tz: ZoneInfo) -> str:
                   for n, spec in route.nodes.items() if spec.end)
     digest = hashlib.sha256("\n".join(ends).encode()).hexdigest()[:16]
     return f"{tz.key}|{digest}"
+
+
+def utc(at: datetime) -> datetime:
+    """In UTC: SQLite compares the stored text, which is UTC, with a time's own wall clock."""
+    return as_utc(at).astimezone(UTC)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -429,7 +435,7 @@ class Rollups:
         """Periods written. Reads with the reader given, else one of its own for the pass."""
         reader = self.reader or Reader(self.db)
         try:
-            return await self._pass(reader, as_utc(now))
+            return await self._pass(reader, utc(now))
         finally:
             if self.reader is None:
                 await reader.dispose()
@@ -480,7 +486,7 @@ def backfill(connection: Connection, scenarios: Scenarios, tz: ZoneInfo, now: da
     """The rollups of every period that can be complete at `now` and is not written yet, on a
     synchronous connection (the migration's). Safe to run again: what is there is skipped, and
     what is written again is the same numbers."""
-    now = as_utc(now)
+    now = utc(now)
     basis_id = basis(scenarios, tz)
     first = connection.execute(select(func.min(StepRecord.at))).scalar()
     if first is None:
