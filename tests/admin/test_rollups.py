@@ -160,7 +160,8 @@ async def _days_covered(db_url: str) -> tuple[datetime | None, int, int]:
     reader = Reader(db)
     try:
         await _fill(db, rows)
-        written = await Rollups(db, SCENARIOS, TOKYO, reader).run_once(now)
+        # the loop's clock in Tokyo, the backfill's in UTC: the same periods, the same rows
+        written = await Rollups(db, SCENARIOS, TOKYO, reader).run_once(now.astimezone(TOKYO))
         found = await summary(reader, SCENARIOS, now, TOKYO, 7)
         async with db.transaction() as session:
             served = sorted(tuple(r) for r in (await session.execute(
