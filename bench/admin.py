@@ -1,15 +1,18 @@
-"""Dashboard benchmark: the /admin summary over a step history of N rows, against reading the
-same rows into Python (what a dashboard without SQL aggregates would have to do before
-counting anything) and against one COUNT(*) of them, in the same run, on the same database.
+"""Dashboard benchmark: the /admin summary's p95 over step histories of N rows, on SQLite and
+PostgreSQL, with the rollups the housekeeping loop keeps (admin/rollups.py).
 
-    .venv/bin/python bench/admin.py --rows 1000000 --db sqlite postgresql
+    .venv/bin/python bench/admin.py --rows 1000000 10000000 --db sqlite postgresql
 
 Each database is made fresh (a temporary SQLite file; a new PostgreSQL database, dropped
-after), migrated to head, and filled with N step rows: people walking the real routes
-(random screens along each route's buttons, some to an end and an answer to 「解決しましたか？」,
-some leaving by the menu, some idle), 20 people per 1,000 rows, all inside the dashboard's
-default 28 days: the worst case, every row in the period. Each measurement is the best of
-`--repeat` runs. Prints one line per database, or JSON with --json.
+after) and migrated to head. A history grows by days, not by density: one week of people
+walking the real routes (random screens along each route's buttons, some to an end and an
+answer to 「解決しましたか？」, some leaving by the menu, some idle; 20 people per 1,000 rows of
+the week) is generated in Python at --per-day rows a day and written once, then copied
+forward week after week in SQL (INSERT ... SELECT, ids in time order) until N rows: 1M rows
+are 28 days, 10M 280. The rollups are then backfilled as the migration does (`backfill_s`),
+and the summary of the default 28 days measured `--repeat` times: `summary_s` is the p95.
+With two sizes or more, a last line per database gives summary_s(largest)/summary_s(smallest).
+`--reference` also times today's raw query (raw_funnels) over the same window, once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import platform
 import random
@@ -32,9 +36,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "linebot"), str(ROOT)]
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text  # noqa: E402
 
-from supportnavi.admin.queries import Reader, summary  # noqa: E402
+from supportnavi.admin import rollups  # noqa: E402
+from supportnavi.admin.queries import Reader, raw_funnels, summary  # noqa: E402
 from supportnavi.engine import Scenarios, load_scenarios  # noqa: E402
 from supportnavi.migrate import upgrade  # noqa: E402
 from supportnavi.settings import REPO_ROOT  # noqa: E402
@@ -44,8 +49,10 @@ from tests.support.db import pg_execute  # noqa: E402
 
 PG = os.environ.get("SUPPORTNAVI_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 TOKYO = ZoneInfo("Asia/Tokyo")
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=TOKYO).astimezone(UTC)
 DAYS = 28
+WEEK = timedelta(days=7)
+# the summary is read at 10:00 in Tokyo on the history's last day
+LAST_DAY_10AM = timedelta(days=6, hours=10)
 
 
 def _walk(scenarios: Scenarios, rng: random.Random, route_id: str) -> tuple[list[str], bool]:
@@ -67,14 +74,16 @@ def _walk(scenarios: Scenarios, rng: random.Random, route_id: str) -> tuple[list
     return screens, route.nodes[node_id].end
 
 
-def _rows(scenarios: Scenarios, n: int, seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+def _week(scenarios: Scenarios, n: int, start: datetime,
+          seed: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """n steps inside [start, start + 7 days), in time order."""
     rng = random.Random(seed)
     people = [f"U{uuid.UUID(int=rng.getrandbits(128)).hex}" for _ in range(max(1, n // 50))]
     routes = sorted(scenarios.routes)
-    start = NOW - timedelta(days=DAYS - 1)
-    span = (NOW - start).total_seconds()
+    end = start + WEEK
+    span = WEEK.total_seconds()
     rows: list[dict[str, Any]] = []
-    clocks = {p: start + timedelta(seconds=rng.random() * span * 0.5) for p in people}
+    clocks = {p: start + timedelta(seconds=rng.random() * span) for p in people}
     while len(rows) < n:
         person = rng.choice(people)
         at = clocks[person]
@@ -88,39 +97,71 @@ def _rows(scenarios: Scenarios, n: int, seed: int) -> tuple[list[dict[str, Any]]
             steps.append(("menu", screens[-1]))
         for kind, node in steps:
             at += timedelta(seconds=rng.randint(5, 120))
-            rows.append({"user_id": person, "at": min(at, NOW), "kind": kind, "route": route_id,
+            if at >= end:
+                break
+            rows.append({"user_id": person, "at": at, "kind": kind, "route": route_id,
                          "node": node, "resolved": "button:bench", "event_id": "bench"})
         # idle before the next visit: minutes to days
         clocks[person] = at + timedelta(minutes=rng.choice([1, 5, 45, 600, 3000]))
-        if clocks[person] >= NOW:
+        if clocks[person] >= end:
             clocks[person] = start + timedelta(seconds=rng.random() * span)
     rows = rows[:n]
     rows.sort(key=lambda r: r["at"])  # ids in time order, as the bot writes them
     return rows, people
 
 
-async def _fill(db: Database, rows: list[dict[str, Any]], people: list[str]) -> None:
-    first = NOW - timedelta(days=DAYS)
+async def _fill(db: Database, kind: str, rows: list[dict[str, Any]], people: list[str],
+                first: datetime, weeks: int, total: int) -> None:
+    """The week's rows, then copies of them a week later each, up to `total` rows."""
     async with db.transaction() as session:
         for i in range(0, len(people), 5000):
             await session.execute(insert(User), [
-                {"id": p, "status": "active", "first_seen": first, "last_seen": NOW}
+                {"id": p, "status": "active", "first_seen": first, "last_seen": first}
                 for p in people[i:i + 5000]])
     for i in range(0, len(rows), 20000):
         async with db.transaction() as session:
             await session.execute(insert(StepRecord), rows[i:i + 20000])
+    written = len(rows)
+    template = written
+    if kind == "postgresql":
+        shifted = "at + make_interval(days => :days)"
+    else:  # the stored text, its date moved and its fraction kept
+        shifted = "datetime(at, '+' || :days || ' days') || substr(at, 20)"
+    for week in range(1, weeks):
+        take = min(template, total - written)
+        if take <= 0:
+            break
+        async with db.transaction() as session:
+            await session.execute(text(
+                "INSERT INTO step_history (user_id, at, kind, route, node, resolved, event_id) "
+                f"SELECT user_id, {shifted}, kind, route, node, resolved, event_id "
+                "FROM step_history WHERE id <= :last ORDER BY id"
+            ), {"days": 7 * week, "last": take})
+        written += take
 
 
-async def _best(repeat: int, work: Any) -> float:
+def _p95(times: list[float]) -> float:
+    ordered = sorted(times)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+async def _timed(repeat: int, work: Any) -> list[float]:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         await work()
         times.append(time.perf_counter() - started)
-    return min(times)
+    return times
 
 
-async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str, Any]:
+async def run(kind: str, n: int, per_day: int, repeat: int, scenarios: Scenarios,
+              reference: bool) -> dict[str, Any]:
+    # whole weeks, so that the last day (today) is as busy as any other
+    weeks = max(1, round(n / (per_day * 7)))
+    template = min(n, per_day * 7)
+    # the history's first week starts at midnight in Tokyo, so its days are whole days
+    first = datetime(2026, 1, 5, tzinfo=TOKYO).astimezone(UTC)
+    now = first + (weeks - 1) * WEEK + LAST_DAY_10AM
     tmp = None
     if kind == "sqlite":
         tmp = tempfile.TemporaryDirectory()
@@ -134,13 +175,26 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
         db = Database(url)
         reader = Reader(db)
         try:
-            rows, people = _rows(scenarios, n, seed=7)
+            rows, people = _week(scenarios, template, first, seed=7)
             started = time.perf_counter()
-            await _fill(db, rows, people)
+            await _fill(db, kind, rows, people, first, weeks, template * weeks)
+            del rows
+            async with db.transaction() as session:  # the history ends now, 10:00 on its last day
+                await session.execute(delete(StepRecord).where(StepRecord.at > now))
+                total = (await session.execute(
+                    select(func.count()).select_from(StepRecord))).scalar_one()
             filled = time.perf_counter() - started
-            if kind == "postgresql":
-                await pg_execute(url, "ANALYZE")
-            since = NOW - timedelta(days=DAYS)
+            async with db.transaction() as session:
+                await session.execute(text("ANALYZE"))
+            started = time.perf_counter()
+
+            def backfill(connection: Any) -> int:
+                return rollups.backfill(connection, scenarios, TOKYO, now)
+
+            async with db.engine.begin() as connection:
+                periods = await connection.run_sync(backfill)
+            backfilled = time.perf_counter() - started
+            since = now - timedelta(days=DAYS)
             steps = StepRecord.__table__
 
             async def count() -> None:
@@ -148,22 +202,40 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
                     await session.execute(select(func.count()).select_from(steps)
                                           .where(steps.c.at >= since))
 
-            async def load_all() -> None:
-                async with reader.session() as session:
-                    result = await session.execute(
-                        select(steps.c.id, steps.c.user_id, steps.c.at, steps.c.kind,
-                               steps.c.route, steps.c.node).where(steps.c.at >= since))
-                    result.all()
-
             found: dict[str, Any] = {}
 
             async def dashboard() -> None:
-                found["summary"] = await summary(reader, scenarios, NOW, TOKYO, DAYS)
+                found["summary"] = await summary(reader, scenarios, now, TOKYO, DAYS)
 
-            t_count = await _best(repeat, count)
-            t_load = await _best(repeat, load_all)
-            t_summary = await _best(repeat, dashboard)
-            visits = sum(f.started for f in found["summary"].funnels)
+            t_count = min(await _timed(1, count))
+            today = now.astimezone(TOKYO).replace(hour=0, minute=0, second=0,
+                                                  microsecond=0).astimezone(UTC)
+            async with reader.session() as session:
+                today_rows = (await session.execute(
+                    select(func.count()).select_from(steps).where(steps.c.at >= today)
+                )).scalar_one()
+            times = await _timed(repeat, dashboard)
+            numbers = found["summary"]
+            visits = sum(f.started for f in numbers.funnels)
+            result: dict[str, Any] = {
+                "db": kind, "rows": total, "days": weeks * 7, "people": len(people),
+                "visits": visits, "fill_s": round(filled, 1),
+                "backfill_s": round(backfilled, 1), "periods": periods,
+                "today_rows": today_rows,
+                "raw_from": numbers.raw_since.astimezone(TOKYO).strftime("%m-%d %H:%M"),
+                "count_s": round(t_count, 3),
+                "summary_s": round(_p95(times), 4),
+                "summary_p50_s": round(sorted(times)[len(times) // 2], 4),
+                "summary_max_s": round(max(times), 4),
+            }
+            if reference:
+                async def raw() -> None:
+                    async with reader.session() as session:
+                        found["raw"] = await raw_funnels(
+                            session, reader.dialect, scenarios, numbers.since, now)
+
+                result["raw_summary_s"] = round(min(await _timed(1, raw)), 3)
+                result["same_numbers"] = found["raw"] == numbers.funnels
         finally:
             await reader.dispose()
             await db.dispose()
@@ -172,33 +244,40 @@ async def run(kind: str, n: int, repeat: int, scenarios: Scenarios) -> dict[str,
             tmp.cleanup()
         else:
             await pg_execute(PG, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    return {
-        "db": kind, "rows": n, "people": len(people), "visits": visits,
-        "fill_s": round(filled, 1), "count_s": round(t_count, 3),
-        "load_rows_s": round(t_load, 3), "summary_s": round(t_summary, 3),
-        "summary_over_load_rows": round(t_summary / t_load, 2),
-        "summary_over_count": round(t_summary / t_count, 1),
-    }
+    return result
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"],
                         choices=["sqlite", "postgresql"])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--per-day", type=int, default=1_000_000 // DAYS,
+                        help="step rows a day (default: 1M rows in 28 days)")
+    parser.add_argument("--repeat", type=int, default=40)
+    parser.add_argument("--reference", action="store_true",
+                        help="also time the raw query over the window once, and compare")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     scenarios = load_scenarios(REPO_ROOT / "scenarios")
     print(f"# {platform.node()} load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    p95: dict[str, dict[int, float]] = {}
     for n in args.rows:
         for kind in args.db:
-            result = await run(kind, n, args.repeat, scenarios)
+            result = await run(kind, n, args.per_day, args.repeat, scenarios, args.reference)
             result["load_average"] = round(os.getloadavg()[0], 1)
+            p95.setdefault(kind, {})[result["rows"]] = result["summary_s"]
             if args.json:
                 print(json.dumps(result), flush=True)
             else:
                 print(" ".join(f"{k}={v}" for k, v in result.items()), flush=True)
+    for kind, by_rows in p95.items():
+        if len(by_rows) > 1:
+            small, large = min(by_rows), max(by_rows)
+            ratio = {"db": kind, "ratio": f"summary_s({large})/summary_s({small})",
+                     "value": round(by_rows[large] / by_rows[small], 2)}
+            print(json.dumps(ratio) if args.json else
+                  " ".join(f"{k}={v}" for k, v in ratio.items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         relay = compose.relay(settings, db, sender)
         dispatcher = (compose.dispatcher(settings, db, sender, live)
                       if settings.dispatcher else None)
-        housekeeper = compose.housekeeper(settings, db) if settings.housekeeping else None
+        housekeeper = (compose.housekeeper(settings, db, live)
+                       if settings.housekeeping else None)
         chat_page = (Simulator(fake_line, live,
                                settings.local_base_url() + "/callback", settings.channel_secret)
                      if fake_line is not None else None)

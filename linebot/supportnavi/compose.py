@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from supportnavi.admin.queries import Reader
+from supportnavi.admin.rollups import Rollups
 from supportnavi.conversation.relay import Relay
 from supportnavi.conversation.service import ConversationService
 from supportnavi.edition import Edition, Live, Reloader, version_of
@@ -132,9 +133,17 @@ def dispatcher(
     )
 
 
-def housekeeper(settings: Settings, db: Database) -> Housekeeper:
+def housekeeper(settings: Settings, db: Database,
+                loaded: Scenarios | Live | None = None) -> Housekeeper:
+    """Pruning, after the dashboard's rollups of the periods that closed since the last pass
+    (`loaded`: the scenarios already loaded, or the server's Live edition, whose scenarios of
+    the moment each pass reads; else they are read here)."""
+    source = loaded if loaded is not None else scenarios(settings)
+    writer = Rollups(db, (lambda: source.current.scenarios) if isinstance(source, Live)
+                     else source, settings.zone)
     return Housekeeper(db, Retention.days(settings.event_ids_days, settings.step_history_days,
-                                          settings.unmatched_days))
+                                          settings.unmatched_days),
+                       before=[writer.run_once])
 
 
 def reader(settings: Settings, db: Database) -> Reader | None:

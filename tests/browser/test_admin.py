@@ -127,6 +127,42 @@ def test_the_inbox_of_what_the_bot_could_not_place(sim_server, desktop):
     assert axe_violations(page) == []
 
 
+def test_the_dates_form_chooses_the_days_and_links_keep_them(sim_server, desktop):
+    person = Person(sim_server, "browser-range")
+    person.follow()
+    person.open("prime_cancel")
+    page = desktop
+    log_in(page, sim_server)
+    data = admin_summary(sim_server)
+    today = date.fromisoformat(data["last_day"])
+    yesterday = (today - timedelta(days=1)).isoformat()
+    page.get_by_label("はじめの日").fill(yesterday)
+    page.get_by_label("おわりの日").fill(today.isoformat())
+    with page.expect_navigation():
+        page.get_by_role("button", name="この期間で表示").click()
+    assert page.url.endswith(f"/admin?from={yesterday}&to={today}")
+    assert "（2 日）" in (page.locator(".period").text_content() or "")
+    daily = page.get_by_role("link", name="日ごとの数（この期間）")
+    assert daily.get_attribute("href") == f"/admin/export/daily.csv?from={yesterday}&to={today}"
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="プライム会員の解約").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/admin/routes/prime_cancel?from={yesterday}&to={today}")
+    assert page.get_by_label("はじめの日").input_value() == yesterday
+    assert page.get_by_role("link", name="このルートの画面ごとの数（この期間）").get_attribute(
+        "href") == f"/admin/export/funnel/prime_cancel.csv?from={yesterday}&to={today}"
+    assert axe_violations(page) == []
+    # the wrong way round: the form again, saying why, as a 400
+    page.get_by_label("はじめの日").fill(today.isoformat())
+    page.get_by_label("おわりの日").fill(yesterday)
+    with page.expect_navigation() as shown:
+        page.get_by_role("button", name="この期間で表示").click()
+    assert shown.value.status == 400
+    assert "is after to" in (page.get_by_role("alert").text_content() or "")
+    assert page.get_by_label("はじめの日").input_value() == today.isoformat()
+    assert axe_violations(page) == []
+
+
 def test_screenshots_at_phone_and_desktop_width(sim_server, phone, desktop):
     target = os.environ.get("SUPPORTNAVI_SCREENSHOTS")
     if not target:

@@ -13,8 +13,7 @@ up. Otherwise it is *in progress*.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -24,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     case,
-    false,
     func,
     literal,
     or_,
@@ -32,16 +30,29 @@ from sqlalchemy import (
     true,
     union_all,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from supportnavi.admin.rollups import (
+    IDLE,
+    LEAVING,
+    MAX_DAYS,
+    Counts,
+    Reader,
+    Slice,
+    _epoch,
+    _on_an_end,
+    basis,
+    raw_counts,
+    rolled_counts,
+    utc,
+)
+from supportnavi.admin.rollups import MARK as ROLLUP_MARK
 from supportnavi.engine import Scenarios
 from supportnavi.engine.content import Route
-from supportnavi.store.db import Database, as_utc
+from supportnavi.store.db import as_utc
 from supportnavi.store.incidents import hour_of
-from supportnavi.store.models import Incident, Reminder, StepRecord, User
+from supportnavi.store.models import Incident, Reminder, StepRecord, StepRollup, User
 
-IDLE = timedelta(minutes=30)
 VISIT_DEFINITION = (
     "A visit is one person's stay in one route: it begins at their step on the route after a "
     "step elsewhere (another route, the menu), after leaving the route (the menu button, yes to "
@@ -50,38 +61,8 @@ VISIT_DEFINITION = (
     "once it is over (the person did something else, left, or 30 minutes passed); its last "
     "node is where they gave up. Otherwise it is in progress."
 )
-# Steps after which the person is no longer in the route they are recorded on.
-LEAVING = ("menu", "resolved_yes", "trouble")
 REMINDER_STATUSES = ("pending", "sent", "failed", "skipped", "cancelled")
-MAX_DAYS = 90
-
-
-class Reader:
-    """Sessions for reading. On PostgreSQL the app's pool is fine; on SQLite every transaction
-    of the app's engine starts with BEGIN IMMEDIATE, which would hold the write lock (and stall
-    the webhook) for as long as a dashboard query runs, so reads get an engine of their own,
-    with the driver's deferred transactions: in WAL mode they never block a writer."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-        self.dialect = db.url.get_backend_name()
-        self._engine = None
-        if db.is_sqlite:
-            self._engine = create_async_engine(
-                make_url(db.url), connect_args={"timeout": db.busy_timeout_ms / 1000}
-            )
-            self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
-        else:
-            self._sessions = db.sessions
-
-    @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self._sessions() as session:
-            yield session
-
-    async def dispose(self) -> None:
-        if self._engine is not None:
-            await self._engine.dispose()
+__all__ = ["IDLE", "LEAVING", "MAX_DAYS", "Reader"]
 
 
 # --- what the dashboard shows -----------------------------------------------------------------
@@ -186,32 +167,61 @@ class Summary:
     funnels: list[Funnel]
     reminders: Reminders
     incidents: Incidents
+    first_day: date | None = None  # the window, local days, both included
+    last_day: date | None = None
+    raw_since: datetime | None = None  # the rollups cover [since, raw_since); raw rows after
 
     def funnel(self, route: str) -> Funnel:
         return next(f for f in self.funnels if f.route == route)
 
 
+def window(now: datetime, tz: ZoneInfo, days: int = 28, first_day: date | None = None,
+           last_day: date | None = None) -> tuple[date, date]:
+    """The local days a summary covers: `days` up to today, or [first_day, last_day] (either
+    one given: the other is `days` away from it, never past today)."""
+    today = as_utc(now).astimezone(tz).date()
+    if first_day is None and last_day is None:
+        return today - timedelta(days=days - 1), today
+    if first_day is None:
+        assert last_day is not None
+        return last_day - timedelta(days=days - 1), last_day
+    if last_day is None:
+        return first_day, min(today, first_day + timedelta(days=days - 1))
+    return first_day, last_day
+
+
 async def summary(
-    reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo, days: int = 28
+    reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo, days: int = 28,
+    first_day: date | None = None, last_day: date | None = None, with_funnels: bool = True,
 ) -> Summary:
+    """The dashboard's numbers for local days [first_day, last_day] (by default the last `days`
+    up to today): funnels from the rollups plus the raw steps after the last of them."""
     now = as_utc(now).astimezone(UTC)
-    today = now.astimezone(tz).date()
-    first_day = today - timedelta(days=days - 1)
+    first_day, last_day = window(now, tz, days, first_day, last_day)
     since = _local_midnight(first_day, tz)
+    end = _local_midnight(last_day + timedelta(days=1), tz)
     async with reader.session() as session:
+        found: list[Funnel] = []
+        raw_since = since
+        if with_funnels:
+            found, raw_since = await funnels(session, reader.dialect, scenarios, tz, since, end,
+                                             now)
         return Summary(
-            generated_at=now, since=since, days=days, timezone=str(tz),
-            users=await users(session, now, tz, first_day),
-            funnels=await funnels(session, reader.dialect, scenarios, since, now),
+            generated_at=now, since=since, days=(last_day - first_day).days + 1,
+            timezone=str(tz),
+            users=await users(session, now, tz, first_day, last_day),
+            funnels=found,
             reminders=await reminders(session),
             incidents=await incidents(session, now),
+            first_day=first_day, last_day=last_day, raw_since=raw_since,
         )
 
 
 # --- users ------------------------------------------------------------------------------------
 
 
-async def users(session: AsyncSession, now: datetime, tz: ZoneInfo, first_day: date) -> Users:
+async def users(session: AsyncSession, now: datetime, tz: ZoneInfo, first_day: date,
+                last_day: date | None = None) -> Users:
     by_status = dict((await session.execute(
         select(User.status, func.count()).group_by(User.status)
     )).all())
@@ -222,8 +232,9 @@ async def users(session: AsyncSession, now: datetime, tz: ZoneInfo, first_day: d
         .where(User.first_seen >= _local_midnight(monday, tz))
     )).scalar_one()
 
-    days = [first_day + timedelta(days=i) for i in range((today - first_day).days + 1)]
-    edges = [_local_midnight(d, tz) for d in [*days, today + timedelta(days=1)]]
+    last_day = today if last_day is None else last_day
+    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    edges = [_local_midnight(d, tz) for d in [*days, last_day + timedelta(days=1)]]
     chart = {d: Day(d) for d in days}
     for column, attribute, extra in (
         (User.first_seen, "new", true()),
@@ -254,21 +265,6 @@ def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
 
 
 # --- funnels ----------------------------------------------------------------------------------
-
-
-def _epoch(column: Any, dialect: str) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.extract("epoch", column)
-    return (func.julianday(column) - 2440587.5) * 86400.0
-
-
-def _on_an_end(route: Any, node: Any, scenarios: Scenarios) -> ColumnElement[bool]:
-    ends = [
-        and_(route == route_id, node.in_([n for n, spec in r.nodes.items() if spec.end]))
-        for route_id, r in scenarios.routes.items()
-        if any(spec.end for spec in r.nodes.values())
-    ]
-    return or_(*ends) if ends else false()
 
 
 def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[Any, Any]:
@@ -324,8 +320,50 @@ def visits_query(scenarios: Scenarios, dialect: str, since: datetime) -> tuple[A
 
 
 async def funnels(
+    session: AsyncSession, dialect: str, scenarios: Scenarios, tz: ZoneInfo, since: datetime,
+    end: datetime, now: datetime,
+) -> tuple[list[Funnel], datetime]:
+    """Visits that begin in [since, end): the rollups' periods from `since` on, as far as they
+    go, and the raw steps after them (today's at most, once the housekeeping loop keeps up).
+    Also where the raw steps began."""
+    counts, covered = await rolled_counts(session, scenarios, tz, since, min(end, now))
+    if covered < end:
+        rest = Slice(
+            cut=covered if covered == since else covered - IDLE, begin_from=covered,
+            begin_to=end if end <= now else None, until=None, now=now,
+        )
+        counts.add(await raw_counts(session, scenarios, dialect, rest))
+    return from_counts(scenarios, counts), covered
+
+
+def from_counts(scenarios: Scenarios, counts: Counts) -> list[Funnel]:
+    result = []
+    menu = scenarios.menu_routes
+    for route_id in [*menu, *(r for r in scenarios.routes if r not in menu)]:
+        route = scenarios.routes[route_id]
+        reached, gave_up = counts.status[(route_id, "end")], counts.status[(route_id, "gave_up")]
+        in_progress = counts.status[(route_id, "in_progress")]
+        result.append(Funnel(
+            route=route.id, title=route.title,
+            started=reached + gave_up + in_progress, reached_end=reached,
+            gave_up=gave_up, in_progress=in_progress,
+            yes=counts.route_total("yes", route_id), no=counts.route_total("no", route_id),
+            nodes=[
+                NodeCount(node_id, route.nodes[node_id].title or node_id,
+                          route.nodes[node_id].end, counts.node_visits[(route_id, node_id)],
+                          counts.gave_up_at[(route_id, node_id)])
+                for node_id in walk_order(route)
+            ],
+        ))
+    return result
+
+
+async def raw_funnels(
     session: AsyncSession, dialect: str, scenarios: Scenarios, since: datetime, now: datetime
 ) -> list[Funnel]:
+    """The funnels read from the raw steps since `since` alone, as the dashboard did before
+    the rollups: the reference the rollups are tested against (tests/admin/test_rollups.py),
+    and the definition they keep."""
     marked, visits = visits_query(scenarios, dialect, since)
     steps = StepRecord.__table__
     over = or_(
@@ -394,6 +432,79 @@ async def funnels(
             ],
         ))
     return result
+
+
+@dataclass
+class DayCounts:
+    """One day's visits (those that began that day, their whole extent: a visit crossing
+    midnight counts on the day it began), and the answers and steps recorded that day, over
+    every route."""
+
+    day: date
+    reached_end: int = 0
+    gave_up: int = 0
+    in_progress: int = 0
+    yes: int = 0
+    no: int = 0
+    steps: int = 0
+
+    @property
+    def visits(self) -> int:
+        return self.reached_end + self.gave_up + self.in_progress
+
+
+async def daily(reader: Reader, scenarios: Scenarios, now: datetime, tz: ZoneInfo,
+                first_day: date, last_day: date) -> list[DayCounts]:
+    """Each day's counts: the day's rollup where there is one, else its own raw rows."""
+    now = utc(now)
+    basis_id = basis(scenarios, tz)
+    days = {first_day + timedelta(days=i): DayCounts(first_day + timedelta(days=i))
+            for i in range((last_day - first_day).days + 1)}
+    t = StepRollup
+    known = list(scenarios.routes)
+    rolled = (
+        select(t.day, t.node == ROLLUP_MARK, func.sum(t.ended), func.sum(t.gave_up),
+               func.sum(t.in_progress), func.sum(t.yes), func.sum(t.no), func.sum(t.steps))
+        .where(t.basis == basis_id, t.part == "begin", t.span == "day",
+               t.day >= first_day, t.day <= last_day, t.route.in_(known))
+        .group_by(t.day, t.node == ROLLUP_MARK)
+    )
+    marked = (
+        select(t.day)
+        .where(t.basis == basis_id, t.part == "begin", t.span == "day", t.route == ROLLUP_MARK,
+               t.node == ROLLUP_MARK, t.day >= first_day, t.day <= last_day)
+    )
+    async with reader.session() as session:
+        have = {d for (d,) in (await session.execute(marked)).all()}
+        for day, whole_route, ended, gave_up, in_progress, yes, no, steps in (
+            await session.execute(rolled)
+        ).all():
+            if day not in have:
+                continue
+            found = days[day]
+            if whole_route:
+                found.reached_end += int(ended)
+                found.gave_up += int(gave_up)
+                found.in_progress += int(in_progress)
+            else:
+                found.yes += int(yes)
+                found.no += int(no)
+                found.steps += int(steps)
+        for day, found in days.items():
+            start = _local_midnight(day, tz)
+            if day in have or start > now:
+                continue
+            end = _local_midnight(day + timedelta(days=1), tz)
+            counts = await raw_counts(session, scenarios, reader.dialect, Slice(
+                cut=start - IDLE, begin_from=start, begin_to=end, until=None, now=now))
+            for route in known:
+                found.reached_end += counts.status[(route, "end")]
+                found.gave_up += counts.status[(route, "gave_up")]
+                found.in_progress += counts.status[(route, "in_progress")]
+                found.yes += counts.route_total("yes", route)
+                found.no += counts.route_total("no", route)
+                found.steps += counts.route_total("steps", route)
+    return list(days.values())
 
 
 def walk_order(route: Route) -> list[str]:

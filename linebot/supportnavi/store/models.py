@@ -38,6 +38,11 @@ class User(Base):
     push_start_hour: Mapped[int | None] = mapped_column(Integer, default=None)
     push_end_hour: Mapped[int | None] = mapped_column(Integer, default=None)
 
+    __table_args__ = (
+        Index("ix_users_first_seen", "first_seen"),
+        Index("ix_users_blocked_at", "blocked_at"),
+    )
+
 
 class ConversationState(Base):
     __tablename__ = "conversation_states"
@@ -71,6 +76,34 @@ class StepRecord(Base):
         Index("ix_step_history_route", "route", "node"),
         Index("ix_step_history_at", "at"),  # the dashboard reads the last weeks only
     )
+
+
+class StepRollup(Base):
+    """The dashboard's counts of one period of the step history (admin/rollups.py): written once
+    every visit the period counts is over, so they never change; the summary adds them up and
+    reads raw rows only after the last one. `basis` is the zone and the end nodes they were
+    counted with; a marker row (route and node "*") says the period is complete."""
+
+    __tablename__ = "step_rollups"
+
+    basis: Mapped[str] = mapped_column(String(96), primary_key=True)
+    part: Mapped[str] = mapped_column(String(8), primary_key=True)  # head | begin
+    period_start: Mapped[datetime] = mapped_column(primary_key=True)
+    period_end: Mapped[datetime] = mapped_column(primary_key=True)
+    route: Mapped[str] = mapped_column(String(64), primary_key=True)  # "*": the marker
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)  # "*": the whole route
+    span: Mapped[str] = mapped_column(String(8))  # day | hour
+    day: Mapped[date]  # the local day the period is in
+    visits: Mapped[int] = mapped_column(Integer, default=0)
+    ended: Mapped[int] = mapped_column(Integer, default=0)
+    gave_up: Mapped[int] = mapped_column(Integer, default=0)
+    in_progress: Mapped[int] = mapped_column(Integer, default=0)
+    steps: Mapped[int] = mapped_column(Integer, default=0)
+    yes: Mapped[int] = mapped_column(Integer, default=0)
+    no: Mapped[int] = mapped_column(Integer, default=0)
+    leaves: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_step_rollups_marker", "basis", "route", "period_start"),)
 
 
 class ProcessedEvent(Base):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,14 +49,20 @@ class Retention:
 
 
 class Housekeeper:
-    def __init__(self, db: Database, retention: Retention, *, chunk: int = 5000) -> None:
+    def __init__(self, db: Database, retention: Retention, *, chunk: int = 5000,
+                 before: Sequence[Callable[[datetime], Awaitable[object]]] = ()) -> None:
         self.db = db
+        # what else each pass does first: the dashboard's rollups (admin/rollups.py), written
+        # before the steps they are read from are pruned
+        self.before = list(before)
         self.retention = retention
         self.chunk = chunk
         self.last_run: datetime | None = None
 
     async def run_once(self, now: datetime) -> dict[str, int]:
         """Delete what is past its retention at `now`; rows deleted, by table."""
+        for task in self.before:
+            await task(now)
         events_before = now - self.retention.event_ids
         steps_before = now - self.retention.steps
         deleted = {

@@ -12,16 +12,18 @@ HTML without a script.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
+import io
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
-from typing import Any
-from urllib.parse import parse_qs
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
@@ -36,6 +38,7 @@ from supportnavi.admin.queries import (
     Funnel,
     Reader,
     Summary,
+    daily,
     summary,
 )
 from supportnavi.admin.throttle import Throttle
@@ -100,45 +103,52 @@ def router() -> APIRouter:
                                 headers=_refusal_headers(verdict.status, verdict.retry_after))
         return login_page(request, verdict)
 
+    def bad_range(request: Request, asked: _Asked, reason: str) -> HTMLResponse:
+        """A page whose dates cannot be read: its form again, with the reason, as a 400."""
+        return page(request, "range_error.html", 400, reason=reason, asked=asked)
+
     @api.get("/admin", response_class=HTMLResponse)
-    async def overview(
-        request: Request, services: ServicesDep, days: int = Query(28, ge=1, le=MAX_DAYS)
-    ) -> Response:
+    async def overview(request: Request, services: ServicesDep, asked: AskedDep) -> Response:
         if (refusal := await refused(request, services, json=False)) is not None:
             return refusal
         scenarios = services.scenarios  # one edition for the whole page
-        found = await _summary(services, days, scenarios)
-        return page(request, "overview.html", numbers=found, kinds=_kind_names(scenarios))
+        found = await _summary(services, asked, scenarios)
+        if isinstance(found, str):
+            return bad_range(request, asked, found)
+        return page(request, "overview.html", numbers=found, kinds=_kind_names(scenarios),
+                    q=asked.query())
 
     async def one_route(
-        request: Request, services: Services, route_id: str, days: int
+        request: Request, services: Services, route_id: str, asked: _Asked, *, html: bool,
     ) -> Response | tuple[Summary, Route]:
-        """A route's page and its picture: the token, the route, then the numbers."""
-        if (refusal := await refused(request, services, json=False)) is not None:
+        """A route's page, picture and CSV: the token, the route, the dates, the numbers."""
+        if (refusal := await refused(request, services, json=not html)) is not None:
             return refusal
         scenarios = services.scenarios  # one edition for the whole page
         if route_id not in scenarios.routes:
             return JSONResponse({"detail": f"no route {route_id!r}"}, 404)
-        return await _summary(services, days, scenarios), scenarios.routes[route_id]
+        found = await _summary(services, asked, scenarios)
+        if isinstance(found, str):
+            return (bad_range(request, asked, found) if html
+                    else JSONResponse({"detail": found}, 400, headers=HEADERS))
+        return found, scenarios.routes[route_id]
 
     @api.get("/admin/routes/{route_id}", response_class=HTMLResponse)
     async def route_page(
-        request: Request, services: ServicesDep, route_id: str,
-        days: int = Query(28, ge=1, le=MAX_DAYS),
+        request: Request, services: ServicesDep, route_id: str, asked: AskedDep,
     ) -> Response:
-        found = await one_route(request, services, route_id, days)
+        found = await one_route(request, services, route_id, asked, html=True)
         if isinstance(found, Response):
             return found
         numbers, route = found
         return page(request, "route.html", numbers=numbers, funnel=numbers.funnel(route_id),
-                    route=route)
+                    route=route, q=asked.query())
 
     @api.get("/admin/routes/{route_id}/graph.svg")
     async def route_graph(
-        request: Request, services: ServicesDep, route_id: str,
-        days: int = Query(28, ge=1, le=MAX_DAYS),
+        request: Request, services: ServicesDep, route_id: str, asked: AskedDep,
     ) -> Response:
-        found = await one_route(request, services, route_id, days)
+        found = await one_route(request, services, route_id, asked, html=False)
         if isinstance(found, Response):
             return found
         numbers, route = found
@@ -207,12 +217,55 @@ def router() -> APIRouter:
         return JSONResponse({"items": [e.as_json() for e in found]}, headers=HEADERS)
 
     @api.get("/admin/api/summary")
-    async def api_summary(
-        request: Request, services: ServicesDep, days: int = Query(28, ge=1, le=MAX_DAYS)
-    ) -> Response:
+    async def api_summary(request: Request, services: ServicesDep, asked: AskedDep) -> Response:
         if (refusal := await refused(request, services, json=True)) is not None:
             return refusal
-        return JSONResponse(_as_json(await _summary(services, days)), headers=HEADERS)
+        found = await _summary(services, asked)
+        if isinstance(found, str):
+            return JSONResponse({"detail": found}, 400, headers=HEADERS)
+        return JSONResponse(_as_json(found), headers=HEADERS)
+
+    @api.get("/admin/export/daily.csv")
+    async def daily_csv(request: Request, services: ServicesDep, asked: AskedDep) -> Response:
+        if (refusal := await refused(request, services, json=True)) is not None:
+            return refusal
+        window = _resolve(services, asked)
+        if isinstance(window, str):
+            return JSONResponse({"detail": window}, 400, headers=HEADERS)
+        first, last = window
+        found = await summary(_reader(services), services.scenarios,
+                              services.conversation.clock(), services.settings.zone,
+                              first_day=first, last_day=last, with_funnels=False)
+        days = await daily(_reader(services), services.scenarios,
+                           services.conversation.clock(), services.settings.zone, first, last)
+        users = {d.day: d for d in found.users.days}
+        rows: list[list[Any]] = [["day", "new_users", "blocked", "visits", "reached_end", "gave_up",
+                 "in_progress", "yes", "no", "steps"]]
+        for d in days:
+            u = users[d.day]
+            rows.append([d.day.isoformat(), u.new, u.blocked, d.visits, d.reached_end,
+                         d.gave_up, d.in_progress, d.yes, d.no, d.steps])
+        return _csv(rows, f"supportnavi-daily-{first}-{last}.csv")
+
+    @api.get("/admin/export/funnel/{route_id}.csv")
+    async def funnel_csv(
+        request: Request, services: ServicesDep, route_id: str, asked: AskedDep,
+    ) -> Response:
+        found = await one_route(request, services, route_id, asked, html=False)
+        if isinstance(found, Response):
+            return found
+        numbers, _ = found
+        f = numbers.funnel(route_id)
+        span = [str(numbers.first_day), str(numbers.last_day)]
+        rows: list[list[Any]] = [
+            ["from", "to", "route", "node", "title", "end", "visits", "reached_end",
+             "gave_up", "in_progress", "yes", "no"],
+            [*span, f.route, "", f.title, "", f.started, f.reached_end, f.gave_up,
+             f.in_progress, f.yes, f.no],
+        ]
+        rows += [[*span, f.route, n.node, n.title, "yes" if n.end else "", n.visits, "",
+                  n.gave_up, "", "", ""] for n in f.nodes]
+        return _csv(rows, f"supportnavi-funnel-{route_id}-{span[0]}-{span[1]}.csv")
 
     @api.post("/admin/login")
     async def login(request: Request, services: ServicesDep) -> Response:
@@ -398,10 +451,76 @@ async def _verdict(request: Request, services: Services, token: str) -> _Refused
 # --- the numbers and their pictures ---------------------------------------------------------
 
 
-async def _summary(services: Services, days: int, scenarios: Scenarios | None = None
-                   ) -> Summary:
+@dataclass(frozen=True)
+class _Asked:
+    """The dates a page was asked for, as given: `days` up to today (the default), or from/to
+    (local days in SUPPORTNAVI_TZ, YYYY-MM-DD, both included)."""
+
+    days: int
+    start: str | None
+    end: str | None
+
+    def query(self) -> str:
+        """The same dates for a link: "" for the default."""
+        found: dict[str, Any] = {}
+        if self.start or self.end:
+            found = {k: v for k, v in (("from", self.start), ("to", self.end)) if v}
+        elif self.days != 28:
+            found = {"days": self.days}
+        return "?" + urlencode(found) if found else ""
+
+
+def _asked(
+    days: int = Query(28, ge=1, le=MAX_DAYS),
+    start: str | None = Query(None, alias="from", max_length=32),
+    end: str | None = Query(None, alias="to", max_length=32),
+) -> _Asked:
+    return _Asked(days, start or None, end or None)
+
+
+AskedDep = Annotated[_Asked, Depends(_asked)]
+
+
+def _resolve(services: Services, asked: _Asked) -> tuple[date, date] | str:
+    """The local days asked for, or why they cannot be shown."""
+    today = services.conversation.clock().astimezone(services.settings.zone).date()
+    parsed: dict[str, date | None] = {}
+    for name, given in (("from", asked.start), ("to", asked.end)):
+        try:
+            parsed[name] = date.fromisoformat(given) if given else None
+        except ValueError:
+            return f"{name}={given!r} is not a date: write it as YYYY-MM-DD, e.g. {today}"
+    first, last = parsed["from"], parsed["to"]
+    if first is None and last is None:
+        return today - timedelta(days=asked.days - 1), today
+    last = last or today
+    first = first or last - timedelta(days=asked.days - 1)
+    if first > last:
+        return f"from ({first}) is after to ({last})"
+    if last > today:
+        return f"to ({last}) is after today ({today})"
+    if first < today - timedelta(days=MAX_DAYS - 1):
+        return (f"from ({first}) is more than {MAX_DAYS} days ago: the dashboard keeps the "
+                f"last {MAX_DAYS} days")
+    return first, last
+
+
+async def _summary(services: Services, asked: _Asked, scenarios: Scenarios | None = None
+                   ) -> Summary | str:
+    window = _resolve(services, asked)
+    if isinstance(window, str):
+        return window
     return await summary(_reader(services), scenarios or services.scenarios,
-                         services.conversation.clock(), services.settings.zone, days)
+                         services.conversation.clock(), services.settings.zone,
+                         first_day=window[0], last_day=window[1])
+
+
+def _csv(rows: list[list[Any]], name: str) -> Response:
+    """A CSV download: UTF-8 with a byte order mark, so that a spreadsheet reads the Japanese."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def _kind_names(scenarios: Scenarios) -> dict[str, str]:
