@@ -242,7 +242,7 @@ async def test_a_swap_during_a_burst_loses_fails_and_doubles_nothing(
 
     statuses = await burst()
     _edit(scenarios_dir, "prime_pause.yaml",
-          lambda r: r["nodes"]["start"]["say"].__setitem__(0, "一時停止（版2）"))
+          lambda r: r["nodes"]["start"]["say"].__setitem__(0, "一時停止（版B）"))
     deadline = time.monotonic() + WITHIN
     while (await _health(bot))["scenarios"]["version"] == version:
         statuses += await burst()
@@ -255,7 +255,7 @@ async def test_a_swap_during_a_burst_loses_fails_and_doubles_nothing(
     assert sorted(tokens) == sorted(e["replyToken"] for e in sent)  # each once
     texts = {r.body["messages"][0]["text"] for r in bot.fake.records
              if r.path.endswith("/reply")}
-    assert "一時停止（版2）" in texts  # the new edition answered the last ones
+    assert "一時停止（版B）" in texts  # the new edition answered the last ones
 
 
 def _loaded(server: ServeProcess, version: str) -> None:
@@ -281,12 +281,12 @@ def test_reload_and_sighup_reach_a_one_process_server(
     with server:
         assert server.proc is not None and int(pidfile.read_text()) == server.proc.pid
         say = lambda text: lambda r: r["nodes"]["start"]["say"].__setitem__(0, text)  # noqa: E731
-        _edit(scenarios_dir, "prime_pause.yaml", say("版2"))
+        _edit(scenarios_dir, "prime_pause.yaml", say("版B"))
         done = subprocess.run([sys.executable, "-m", "supportnavi", "reload"], cwd=ROOT,
                               env=server.env, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         _loaded(server, version_of(scenarios_dir))
-        _edit(scenarios_dir, "prime_pause.yaml", say("版3"))
+        _edit(scenarios_dir, "prime_pause.yaml", say("版C"))
         os.kill(server.proc.pid, signal.SIGHUP)
         _loaded(server, version_of(scenarios_dir))
         assert httpx.get(f"{server.url}/healthz", timeout=10).json()["scenarios"] == {

@@ -172,8 +172,10 @@ async def test_the_fee_is_not_confirmed_and_the_member_page_is_named(bot, text):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_the_fee_from_prime_cancels_other_cases(bot):
-    user, _ = await opened(bot, "prime_cancel")
-    said = await walk(user, ["ほかの場合を見る", "いまの会費を確かめる"])
+    user, said = await opened(bot, "prime_cancel")
+    # the start says the fee is behind the other cases' button, whose label names the rest
+    assert "会費を確かめたいとき" in said
+    said = await walk(user, ["一時停止・ビデオだけ・間違えて入会", "いまの会費を確かめる"])
     assert "このボットでは確かめられません" in said
 
 

@@ -115,7 +115,7 @@ async def test_a_reload_under_load_on_two_workers_loses_fails_and_doubles_nothin
                 await asyncio.sleep(2)  # under load before the change
 
                 # 1. `supportnavi reload`, with events in flight throughout the swap
-                new = await asyncio.to_thread(_first_say, scenarios, "一時停止のご案内（版2）")
+                new = await asyncio.to_thread(_first_say, scenarios, "一時停止のご案内（版B）")
                 env = {**server.env}
                 done = await asyncio.to_thread(_reload_command, env)
                 assert done.returncode == 0, done.stderr
@@ -127,7 +127,7 @@ async def test_a_reload_under_load_on_two_workers_loses_fails_and_doubles_nothin
                 before_hup = len(sent)
 
                 # 2. SIGHUP to the server: passed on to both workers, no restart
-                newer = await asyncio.to_thread(_first_say, scenarios, "一時停止のご案内（版3）")
+                newer = await asyncio.to_thread(_first_say, scenarios, "一時停止のご案内（版C）")
                 os.kill(server.proc.pid, signal.SIGHUP)
                 await asyncio.to_thread(_both_workers, server, f"scenarios {newer} loaded")
                 after = people[0].postback(postback.encode(postback.Tap(
@@ -163,8 +163,8 @@ async def test_a_reload_under_load_on_two_workers_loses_fails_and_doubles_nothin
     got = received(records, outbox, {e: by_id[e]["replyToken"] for e in by_id})
     assert set(got.values()) == {1} and set(got) == {o["id"] for o in outbox}  # none doubled
     firsts = [r["body"]["messages"][0]["text"] for r in records if r["path"].endswith("/reply")]
-    assert "一時停止のご案内（版2）" in firsts  # the swap happened while events came
+    assert "一時停止のご案内（版B）" in firsts  # the swap happened while events came
     reply_of = {r["body"]["replyToken"]: r["body"]["messages"][0]["text"]
                 for r in records if r["path"].endswith("/reply")}
-    assert reply_of[after["replyToken"]] == "一時停止のご案内（版3）"
+    assert reply_of[after["replyToken"]] == "一時停止のご案内（版C）"
     assert not pidfile.exists()  # removed by the server as it stopped
