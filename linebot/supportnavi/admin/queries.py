@@ -354,6 +354,11 @@ def from_counts(scenarios: Scenarios, counts: Counts) -> list[Funnel]:
                           counts.gave_up_at[(route_id, node_id)])
                 for node_id in walk_order(route)
             ],
+            endings=[
+                Ending(node_id, route.nodes[node_id].title or node_id,
+                       counts.yes[(route_id, node_id)], counts.no[(route_id, node_id)])
+                for node_id in walk_order(route) if route.nodes[node_id].end
+            ],
         ))
     return result
 
