@@ -93,8 +93,12 @@ class Simulator:
         self.context = Context(planner=RulesPlanner(ZoneInfo("Asia/Tokyo"),
                                                     days_from_facts(scenarios.facts)))
         self.now = datetime.now(UTC)
+        # names and examples that open their route; a word that could mean several routes
+        # (「キャンセル」, 「返金」) asks which instead (issue 16), so it is left out
+        vague = {w for a in scenarios.system.understanding.ambiguous for w in a.words}
         self.texts = [*{w for r in scenarios.routes.values() for w in [*r.names,
-                                                                       *r.examples[:2]]},
+                                                                       *r.examples[:2]]
+                        if w not in vague},
                       "メニュー", "戻る"]
         self._memo: dict[tuple[str, str], tuple[State, list[str]]] = {}
 
