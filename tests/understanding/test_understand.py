@@ -130,6 +130,9 @@ def test_every_keyword_group_typed_in_kana_reaches_its_place(scenarios):
     ("typed", "route", "node"),
     [
         ("いちじていし", "prime_pause", None),  # was 「ご案内できません」
+        # a reminder asked for by the thing it is for opens that route's reminder, not the list
+        ("へんぴんの きげん しらせて", "returns", "remind"),
+        ("むりょうたいけん おわるまえに しらせて", "trial_cancel", "remind"),
         ("イチジテイシ", "prime_pause", None),
         ("ｲﾁｼﾞﾃｲｼ", "prime_pause", None),
         ("むりょうたいけん やめたい", "trial_cancel", None),
